@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import argparse
 
+from mojo import slurm
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mojo", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     # Each subcommand registers itself here: commands.add_parser(...).set_defaults(func=...)
+    slurm_commands = commands.add_parser("slurm", help="SLURM cluster tools").add_subparsers(
+        dest="slurm_command", required=True
+    )
+    partitions = slurm_commands.add_parser(
+        "partitions", help="query partition limits and write the plugin's partition file"
+    )
+    slurm.add_partitions_arguments(partitions)
+    partitions.set_defaults(func=slurm.partitions_command)
     args = parser.parse_args(argv)
     return args.func(args) or 0
 

@@ -1,0 +1,123 @@
+"""The files of a trial and of a batch of trials: their schemas and how they are written.
+
+Every JSON file is written through a pydantic model and atomically (write, then rename), so a job
+killed at any moment leaves either the old file or the new one, never half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mojo.distributions import Distribution
+
+MODEL_XML = "model.xml"
+CONFIG_JSON = "config.json"
+NAMED_VALUES_JSON = "named_values.json"
+RESULT_JSON = "result.json"
+TRIAL_FILES = (MODEL_XML, CONFIG_JSON, NAMED_VALUES_JSON, RESULT_JSON)
+"""The files every finished trial folder holds; ``result.json`` is written last."""
+
+Status = Literal["success", "failure", "unstable", "error", "timeout"]
+STATUSES: tuple[str, ...] = Status.__args__
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrialConfig(_Frozen):
+    """``config.json``: everything that determines a trial's model and metrics (never timings)."""
+
+    study: str
+    trial: int
+    seed: int
+    """The study's seed."""
+    trial_seed: int
+    """Seed for user code in this trial (``TrialContext.seed``), derived from (seed, trial)."""
+    generator: str
+    gen_args: list[Any]
+    gen_kwargs: dict[str, Any]
+    runtime: str
+    run_args: list[Any]
+    run_kwargs: dict[str, Any]
+    duration: float
+    metrics: str | None
+    objective: str | None
+    trial_timeout: float | None
+    parameters: dict[str, Distribution]
+    overrides: dict[str, Any]
+    code_hashes: dict[str, str]
+    """SHA-256 of the source file behind each code path (generator, runtime, metrics, objective)."""
+
+
+class NamedValue(_Frozen):
+    """One parameter's value in one trial, and where it came from."""
+
+    value: Any
+    unit: str | None = None
+    source: Literal["sampled", "nominal", "override", "optimizer"]
+
+
+class TrialResult(_Frozen):
+    """``result.json``: what running the trial gave. The only trial file with timings in it."""
+
+    trial: int
+    status: Status
+    reason: str | None = None
+    """One line saying why the trial did not succeed."""
+    traceback: str | None = None
+    metrics: dict[str, float | None] = {}
+    objective: float | None = None
+    warnings: dict[str, int] = {}
+    """MuJoCo warnings raised during the simulation, by name, with how often each was raised."""
+    sim_time: float | None = None
+    """Simulated seconds reached."""
+    wall_time: float
+    """Wall-clock seconds for the whole trial: generate, write, simulate."""
+    timings: dict[str, float] = {}
+    input_hash: str
+    """SHA-256 of this trial's ``config.json``: a trial whose config changes is re-made."""
+
+
+class TrialRow(_Frozen):
+    """One trial's line in the results table (kept per batch so aggregating reads few files)."""
+
+    trial: int
+    status: Status
+    reason: str | None = None
+    values: dict[str, Any] = {}
+    metrics: dict[str, float | None] = {}
+    objective: float | None = None
+    wall_time: float
+
+
+class BatchManifest(_Frozen):
+    """A batch job's output: the rows of the trials it made or found up to date."""
+
+    first: int
+    last: int
+    rows: list[TrialRow] = Field(default_factory=list)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers only ever see a whole file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_model(path: Path, model: BaseModel) -> None:
+    write_atomic(path, model.model_dump_json(indent=2) + "\n")
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def read_model(path: Path, model: type[BaseModel]):
+    return model.model_validate_json(path.read_bytes())
