@@ -8,6 +8,7 @@ raise :class:`TrialFailed` when a check of your own fails.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -50,6 +51,15 @@ class TrialContext:
     """The config's ``metrics`` function, if any."""
 
 
+def _warn_to_stderr(message: str) -> None:
+    print(f"MuJoCo warning: {message}", file=sys.stderr)
+
+
+# MuJoCo's default handler appends to MUJOCO_LOG.TXT in the working directory; the counts are in
+# each trial's result, and the text belongs in the job's log.
+mujoco.set_mju_user_warning(_warn_to_stderr)
+
+
 def warning_counts(data: mujoco.MjData) -> dict[str, int]:
     """MuJoCo warnings raised so far, by name, with how often each was raised."""
     return {
@@ -61,7 +71,7 @@ def check_stable(data: mujoco.MjData) -> None:
     """Raise :class:`Unstable` if MuJoCo flagged divergence or the state is not finite."""
     for warning in INSTABILITY_WARNINGS:
         if data.warning[warning].number > 0:
-            raise Unstable(f"{warning.name} at t={data.time:.4g}s")
+            raise Unstable(f"{warning.name} (MuJoCo reset the state) by t={data.time:.4g}s")
     if not (np.isfinite(data.qpos).all() and np.isfinite(data.qvel).all()):
         raise Unstable(f"non-finite state at t={data.time:.4g}s")
 

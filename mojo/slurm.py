@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 DEFAULT_PARTITION_FILE = Path("profiles/slurm/partitions.yaml")
 """Where ``mojo slurm partitions`` writes by default: inside the SLURM profile, so the profile
@@ -74,7 +74,7 @@ def array_string(task_ids: Iterable[int]) -> str:
 
 
 def to_mb(value: str | int) -> int:
-    """Read a SLURM memory size as whole MB: ``"1000" -> 1000``, ``"1G" -> 1024``, ``"2T" -> 2097152``.
+    """Read a SLURM memory size as whole MB: ``"1000" -> 1000``, ``"1G" -> 1024``.
 
     A bare number is MB, as SLURM reads ``--mem``. Units K, M, G, T (any case, powers of 1024);
     fractions round up (``"1500K" -> 2``) so a converted request never shrinks.
@@ -84,7 +84,8 @@ def to_mb(value: str | int) -> int:
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGTkmgt]?)", text)
     if match is None:
         raise ValueError(
-            f"cannot read {value!r} as a SLURM memory size (expected e.g. '1000', '512M', '4G', '1T')"
+            f"cannot read {value!r} as a SLURM memory size "
+            "(expected e.g. '1000', '512M', '4G', '1T')"
         )
     number, unit = match.groups()
     return math.ceil(float(number) * MEMORY_UNITS_MB[unit.upper() or "M"])
@@ -145,7 +146,7 @@ def format_seconds(seconds: int | None) -> str:
 class PartitionLimits(BaseModel):
     """What one partition lets a single job have. ``None`` means SLURM sets no limit."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
 
     name: str
     is_default: bool = False
@@ -169,6 +170,8 @@ class PartitionLimits(BaseModel):
 
 class ClusterLimits(BaseModel):
     """The limits of a whole cluster, as queried from ``scontrol``."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     partitions: list[PartitionLimits]
     max_array_size: int | None = None
@@ -216,19 +219,19 @@ def smallest(values: Iterable[int | None]) -> int | None:
     return min(known) if known else None
 
 
-def partition_limits_from(partition: Mapping[str, str], nodes: Sequence[Mapping[str, str]]) -> PartitionLimits:
+def partition_limits_from(
+    partition: Mapping[str, str], nodes: Sequence[Mapping[str, str]]
+) -> PartitionLimits:
     """Combine one ``scontrol show partition`` record with the node records of that partition."""
+    smallest_node_mem = smallest(limit_value(n.get("RealMemory")) for n in nodes)
+    smallest_node_cpus = smallest(limit_value(n.get("CPUTot")) for n in nodes)
     return PartitionLimits(
         name=partition["PartitionName"],
         is_default=partition.get("Default") == "YES",
         max_time_s=time_to_seconds(partition.get("MaxTime", "UNLIMITED")),
-        max_mem_mb=smallest(
-            [smallest(limit_value(n.get("RealMemory")) for n in nodes), limit_value(partition.get("MaxMemPerNode"))]
-        ),
+        max_mem_mb=smallest([smallest_node_mem, limit_value(partition.get("MaxMemPerNode"))]),
         max_mem_mb_per_cpu=limit_value(partition.get("MaxMemPerCPU")),
-        max_cpus=smallest(
-            [smallest(limit_value(n.get("CPUTot")) for n in nodes), limit_value(partition.get("MaxCPUsPerNode"))]
-        ),
+        max_cpus=smallest([smallest_node_cpus, limit_value(partition.get("MaxCPUsPerNode"))]),
     )
 
 
@@ -250,7 +253,9 @@ def cluster_limits_from(partition_text: str, node_text: str, config_text: str) -
     )
 
 
-def run_slurm(command: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 30) -> str:
+def run_slurm(
+    command: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 30
+) -> str:
     """Run a SLURM client command and return its stdout; raise SlurmQueryError on failure."""
     try:
         done = subprocess.run(
@@ -258,11 +263,14 @@ def run_slurm(command: Sequence[str], env: Mapping[str, str] | None = None, time
             capture_output=True, text=True, timeout=timeout,
         )
     except FileNotFoundError as error:
-        raise SlurmQueryError(f"{command[0]} is not installed: is this a SLURM login node?") from error
+        message = f"{command[0]} is not installed: is this a SLURM login node?"
+        raise SlurmQueryError(message) from error
     except subprocess.TimeoutExpired as error:
-        raise SlurmQueryError(f"{' '.join(command)} did not answer within {timeout:.0f} s") from error
+        message = f"{' '.join(command)} did not answer within {timeout:.0f} s"
+        raise SlurmQueryError(message) from error
     if done.returncode != 0:
-        raise SlurmQueryError(f"{' '.join(command)} failed: {done.stderr.strip() or done.stdout.strip()}")
+        answer = done.stderr.strip() or done.stdout.strip()
+        raise SlurmQueryError(f"{' '.join(command)} failed: {answer}")
     return done.stdout
 
 
@@ -287,7 +295,7 @@ class PluginPartitionLimits(BaseModel):
     Keys left out mean "no limit" to the plugin; unknown keys make it fail, so only these exist.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     max_runtime: int | None = None
     """``MaxTime`` in minutes, compared with a job's ``runtime`` resource (minutes).
@@ -304,7 +312,8 @@ class PluginPartitionLimits(BaseModel):
 
 
 class PluginPartitionFile(BaseModel):
-    """The whole YAML file: ``partitions: {<name>: <limits>}``."""
+    """The whole YAML file: ``partitions: {<name>: <limits>}``. Other top-level keys are
+    ignored by this plugin version, but nothing promises that, hence ``cluster.json``."""
 
     partitions: dict[str, PluginPartitionLimits]
 
@@ -312,15 +321,15 @@ class PluginPartitionFile(BaseModel):
 class ClusterFile(BaseModel):
     """``cluster.json``, beside the partition file: facts the plugin's YAML has no keys for."""
 
-    default_partition: str | None = Field(None, description="Partition used when a job names none.")
-    max_array_size: int | None = Field(
-        None,
-        description="MaxArraySize. The plugin numbers array tasks from 1, so at most "
-        "MaxArraySize - 1 tasks go into one sbatch call.",
-    )
-    status_command: StatusCommand | None = Field(
-        None, description="What the profile should set as slurm-status-command (see detect_status_command)."
-    )
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    default_partition: str | None = None
+    """Partition used when a job names none."""
+    max_array_size: int | None = None
+    """``MaxArraySize``. The plugin numbers array tasks from 1, so at most MaxArraySize - 1
+    tasks go into one sbatch call."""
+    status_command: StatusCommand | None = None
+    """What the profile should set as ``slurm-status-command`` (see ``detect_status_command``)."""
 
 
 def plugin_partition_file(limits: ClusterLimits) -> PluginPartitionFile:
@@ -380,7 +389,9 @@ def cpus_needed(partition: PartitionLimits, mem_mb: int | None, cpus: int) -> in
     return max(cpus, math.ceil(mem_mb / partition.max_mem_mb_per_cpu))
 
 
-def fits(partition: PartitionLimits, runtime_min: int | None, mem_mb: int | None, cpus: int) -> bool:
+def fits(
+    partition: PartitionLimits, runtime_min: int | None, mem_mb: int | None, cpus: int
+) -> bool:
     """Whether one partition can hold the request (``None`` on either side: not limited)."""
     def within(asked: int | None, limit: int | None) -> bool:
         return asked is None or limit is None or asked <= limit
@@ -408,31 +419,52 @@ def too_large(
     longest = largest(partitions, "max_time_s")
     if runtime_min is not None and longest and runtime_min * 60 > longest[1]:
         phrases.append(
-            f"runtime={runtime_min} min, but the longest partition ({longest[0]!r}) allows {longest[1] / 60:g} min"
+            f"runtime={runtime_min} min, but the longest partition ({longest[0]!r}) "
+            f"allows {minutes_text(longest[1])}"
         )
     roomiest = largest(partitions, "max_mem_mb")
     if mem_mb is not None and roomiest and mem_mb > roomiest[1]:
         phrases.append(
-            f"mem_mb={mem_mb} MB, but the partition with the most memory ({roomiest[0]!r}) allows {roomiest[1]} MB"
+            f"mem_mb={mem_mb} MB, but the partition with the most memory ({roomiest[0]!r}) "
+            f"allows {roomiest[1]} MB"
         )
     widest = largest(partitions, "max_cpus")
     if widest and cpus > widest[1]:
         phrases.append(
-            f"cpus={cpus}, but the partition with the most CPUs per node ({widest[0]!r}) allows {widest[1]}"
+            f"cpus={cpus}, but the partition with the most CPUs per node ({widest[0]!r}) "
+            f"allows {widest[1]}"
         )
     return phrases
+
+
+def minutes_text(seconds: int | None) -> str:
+    """``7200 -> "120 min"``, ``630 -> "10.5 min"``, ``None -> "unlimited min"``."""
+    if seconds is None:
+        return "unlimited min"
+    whole, rest = divmod(seconds, 60)
+    return f"{whole} min" if rest == 0 else f"{seconds / 60:.1f} min"
 
 
 def describe(partition: PartitionLimits) -> str:
     """``short (runtime 10 min, 8000 MB, 2 CPUs)`` for error messages."""
     def shown(value: int | None, unit: str) -> str:
-        return f"unlimited {unit}" if value is None else f"{value:g} {unit}"
+        return f"unlimited {unit}" if value is None else f"{value} {unit}"
 
-    minutes = None if partition.max_time_s is None else partition.max_time_s / 60
-    parts = [f"runtime {shown(minutes, 'min')}", shown(partition.max_mem_mb, "MB"), shown(partition.max_cpus, "CPUs")]
+    parts = [
+        f"runtime {minutes_text(partition.max_time_s)}",
+        shown(partition.max_mem_mb, "MB"),
+        shown(partition.max_cpus, "CPUs"),
+    ]
     if partition.max_mem_mb_per_cpu is not None:
         parts.append(f"{partition.max_mem_mb_per_cpu} MB per CPU")
     return f"{partition.name} ({', '.join(parts)})"
+
+
+def request_text(runtime_min: int | None, mem_mb: int | None, cpus: int) -> str:
+    """``runtime=120 min, mem_mb=8000 MB, cpus=1``, leaving out what was not requested."""
+    parts = [] if runtime_min is None else [f"runtime={runtime_min} min"]
+    parts += [] if mem_mb is None else [f"mem_mb={mem_mb} MB"]
+    return ", ".join(parts + [f"cpus={cpus}"])
 
 
 def check_request(
@@ -452,8 +484,8 @@ def check_request(
     if any(fits(p, runtime_min, mem_mb, cpus) for p in partitions):
         return
     phrases = too_large(partitions, runtime_min, mem_mb, cpus) or [
-        f"runtime={runtime_min} min, mem_mb={mem_mb} MB, cpus={cpus}, and no single partition allows "
-        f"all of it: {'; '.join(describe(p) for p in partitions)}"
+        f"{request_text(runtime_min, mem_mb, cpus)}, and no single partition allows all of it: "
+        + "; ".join(describe(p) for p in partitions)
     ]
     raise SlurmLimitError(f"rule {rule!r} asks for " + "; and ".join(phrases))
 
@@ -463,8 +495,10 @@ def check_request(
 ACCOUNTING_OFF = frozenset({"accounting_storage/none", "none", "(null)", ""})
 
 
-def status_command_for(sacct_installed: bool, accounting_storage_type: str | None, sacct_answer: str | None) -> StatusCommand:
-    """Choose the plugin's status command from what the cluster said (pure; see detect_status_command).
+def status_command_for(
+    sacct_installed: bool, accounting_storage_type: str | None, sacct_answer: str | None
+) -> StatusCommand:
+    """Choose the status command from what the cluster said (pure; see detect_status_command).
 
     ``accounting_storage_type`` is ``AccountingStorageType`` from ``scontrol show config``
     (None if unknown); ``sacct_answer`` is the text of a trial ``sacct`` call (None if not run).
@@ -490,7 +524,8 @@ def detect_status_command(env: Mapping[str, str] | None = None) -> StatusCommand
     if shutil.which("sacct", path=path) is None:
         return "squeue"
     try:
-        storage_type = parse_config(run_slurm(["scontrol", "show", "config"], env)).get("AccountingStorageType")
+        config = parse_config(run_slurm(["scontrol", "show", "config"], env))
+        storage_type = config.get("AccountingStorageType")
     except SlurmQueryError:
         storage_type = None
     if storage_type is not None:
@@ -527,8 +562,9 @@ def partitions_table(limits: ClusterLimits) -> str:
         for p in limits.partitions
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines.append(f"MaxArraySize: {limits.max_array_size if limits.max_array_size is not None else 'unknown'}")
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    array_size = "unknown" if limits.max_array_size is None else limits.max_array_size
+    lines.append(f"MaxArraySize: {array_size}")
     return "\n".join(lines)
 
 
@@ -545,7 +581,8 @@ def partitions_command(args: argparse.Namespace) -> int:
     except SlurmQueryError as error:
         print(f"mojo slurm partitions: {error}", file=sys.stderr)
         return 1
-    written = write_partition_file(limits, getattr(args, "output", None) or DEFAULT_PARTITION_FILE, status_command)
+    output = getattr(args, "output", None) or DEFAULT_PARTITION_FILE
+    written = write_partition_file(limits, output, status_command)
     if getattr(args, "json", False):
         print(json.dumps({**limits.model_dump(), "status_command": status_command}, indent=2))
     else:
@@ -559,7 +596,10 @@ def add_partitions_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``mojo slurm partitions``."""
     parser.add_argument(
         "--output", type=Path, default=DEFAULT_PARTITION_FILE,
-        help=f"partition file to write (default: {DEFAULT_PARTITION_FILE}; cluster.json goes beside it)",
+        help=f"partition file to write (default: {DEFAULT_PARTITION_FILE}; "
+        "cluster.json goes beside it)",
     )
-    parser.add_argument("--json", action="store_true", help="print the limits as JSON instead of a table")
+    parser.add_argument(
+        "--json", action="store_true", help="print the limits as JSON instead of a table"
+    )
 

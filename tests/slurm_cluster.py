@@ -35,6 +35,9 @@ REQUIRED_BINARIES = ("munged", "slurmctld", "slurmd", "sinfo", "scontrol", "sque
 # Daemons live in /usr/sbin, which a non-login root shell may not have on PATH.
 SBIN_DIRS = "/usr/sbin:/sbin:/usr/local/sbin"
 SYSTEM_MUNGE_KEY = Path("/etc/munge/munge.key")
+# Inside a cluster directory; slurm_conf_text and start_munged write these paths.
+LOG_FILES = ("log/slurmctld.log", "log/slurmd.log", "munge/munged.log")
+PID_FILES = ("run/slurmctld.pid", "run/slurmd.pid", "munge/munged.pid")
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,10 @@ def why_cluster_cannot_start() -> str | None:
     """A reason the cluster cannot run on this machine, or None when it can."""
     missing = missing_binaries()
     if missing:
-        return f"SLURM test cluster needs {', '.join(missing)} (apt-get install slurmctld slurmd slurm-client munge)"
+        return (
+            f"SLURM test cluster needs {', '.join(missing)} "
+            "(apt-get install slurmctld slurmd slurm-client munge)"
+        )
     if os.geteuid() != 0:
         return "SLURM test cluster needs root (SlurmUser=root and munged runs as the munge user)"
     return None
@@ -110,7 +116,9 @@ class SlurmCluster:
     def default_partition(self) -> str:
         return next(p.name for p in self.partitions if p.default)
 
-    def run(self, *command: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *command: str, check: bool = True, timeout: float = 30
+    ) -> subprocess.CompletedProcess[str]:
         """Run a SLURM client command against this cluster and capture its text."""
         return subprocess.run(
             command, env=self.env, capture_output=True, text=True, check=check, timeout=timeout
@@ -139,7 +147,9 @@ def cancel_all_jobs(cluster: SlurmCluster, timeout: float = 15) -> None:
     cluster.run(find_binary("scancel") or "scancel", "--full", "--user=root", check=False)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        queue = cluster.run(find_binary("squeue") or "squeue", "-h", "-t", "RUNNING,COMPLETING", check=False)
+        queue = cluster.run(
+            find_binary("squeue") or "squeue", "-h", "-t", "RUNNING,COMPLETING", check=False
+        )
         if queue.returncode != 0 or not queue.stdout.strip():
             return
         time.sleep(0.5)
@@ -169,7 +179,7 @@ def start_cluster(
         real_memory_mb=min(real_memory_mb, machine_memory_mb() * 8 // 10),
         max_array_size=max_array_size,
         partitions=partitions,
-        ports=(free_port(), free_port()),
+        ports=free_ports(),
     )
     try:
         start_munged(root)
@@ -203,11 +213,15 @@ def machine_memory_mb() -> int:
     raise ClusterStartError("cannot read MemTotal from /proc/meminfo")
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_ports() -> tuple[int, int]:
+    """Two distinct TCP ports on 127.0.0.1 that are free right now.
+
+    Own ports (not 6817/6818) let two test sessions run clusters side by side.
+    """
+    with socket.socket() as first, socket.socket() as second:
+        first.bind(("127.0.0.1", 0))
+        second.bind(("127.0.0.1", 0))
+        return first.getsockname()[1], second.getsockname()[1]
 
 
 def start_munged(root: Path) -> None:
@@ -327,7 +341,7 @@ def wait_until_idle(cluster: SlurmCluster, timeout: float) -> None:
 def collect_logs(root: Path, tail_lines: int = 40) -> str:
     """The last lines of slurmctld, slurmd and munged logs under ``root``."""
     parts = []
-    for log in (root / "log" / "slurmctld.log", root / "log" / "slurmd.log", root / "munge" / "munged.log"):
+    for log in (root / name for name in LOG_FILES):
         if log.exists():
             tail = log.read_text(errors="replace").splitlines()[-tail_lines:]
             parts.append(f"--- {log} ---\n" + "\n".join(tail))
@@ -343,7 +357,7 @@ def daemon_pids(root: Path) -> list[int]:
     us kill an unrelated process.
     """
     pids = []
-    for pid_file in (root / "run" / "slurmctld.pid", root / "run" / "slurmd.pid", root / "munge" / "munged.pid"):
+    for pid_file in (root / name for name in PID_FILES):
         try:
             pid = int(pid_file.read_text().strip())
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")

@@ -34,6 +34,7 @@ from mojo.slurm import (
     to_mb,
     write_partition_file,
 )
+from tests import slurm_cluster as slurm_cluster_module
 from tests.conftest_slurm import slurm_cluster  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
@@ -331,6 +332,14 @@ def test_check_request_counts_cpus_that_max_mem_per_cpu_forces():
         check_request("r", None, 6000, 1, limits)  # would need 3 CPUs on a 2-CPU node
 
 
+def test_check_request_shows_odd_and_huge_limits_readably():
+    limits = ClusterLimits(partitions=[partition("odd", max_time_s=630, max_mem_mb=2097152, max_cpus=256)])
+    with pytest.raises(SlurmLimitError, match=r"allows 10\.5 min"):
+        check_request("r", 11, None, 1, limits)
+    with pytest.raises(SlurmLimitError, match="allows 2097152 MB"):
+        check_request("r", None, 2097153, 1, limits)
+
+
 def test_unlimited_partitions_accept_anything():
     limits = ClusterLimits(partitions=[partition("open")])
     check_request("r", 10**6, 10**9, 512, limits)
@@ -365,6 +374,32 @@ def test_status_command_for(sacct_installed, storage, answer, expected):
 
 def test_detect_status_command_without_sacct_is_squeue(tmp_path):
     assert detect_status_command({"PATH": str(tmp_path)}) == "squeue"
+
+
+# --------------------------------------------------------------------------- the test cluster
+
+
+def test_cluster_start_reason_names_missing_programs(monkeypatch):
+    def find_all_but_sinfo(name):
+        return None if name == "sinfo" else f"/usr/bin/{name}"
+
+    monkeypatch.setattr(slurm_cluster_module, "find_binary", find_all_but_sinfo)
+    assert "needs sinfo " in slurm_cluster_module.why_cluster_cannot_start()
+
+
+def test_slurm_conf_keeps_every_path_in_the_cluster_dir(tmp_path):
+    cluster = slurm_cluster_module.SlurmCluster(
+        root=tmp_path, node_name="vm", cpus=2, real_memory_mb=8000, max_array_size=5,
+        partitions=slurm_cluster_module.DEFAULT_PARTITIONS, ports=(7001, 7002),
+    )
+    text = slurm_cluster_module.slurm_conf_text(cluster)
+    conf = dict(line.split("=", 1) for line in text.splitlines())
+    for key in ("StateSaveLocation", "SlurmdSpoolDir", "SlurmctldPidFile", "SlurmdPidFile",
+                "SlurmctldLogFile", "SlurmdLogFile"):
+        assert conf[key].startswith(str(tmp_path)), key
+    assert conf["AuthInfo"] == f"socket={tmp_path}/munge/munge.socket"
+    assert conf["MaxArraySize"] == "5"
+    assert cluster.env["SLURM_CONF"] == str(tmp_path / "slurm.conf")
 
 
 # --------------------------------------------------------------------------- live cluster

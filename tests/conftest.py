@@ -1,0 +1,62 @@
+"""Shared fixtures: study configs and a way to run the real workflow in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def ball_config(**changes) -> dict:
+    """A small, fast study of the dropped ball in tests/trial_models.py."""
+    config = {
+        "study": "balls",
+        "seed": 7,
+        "n_trial": 12,
+        "n_proc": 2,
+        "generator": "tests.trial_models:ball",
+        "metrics": "tests.trial_models:height_metrics",
+        "duration": 0.2,
+        "parameters": {
+            "height": {"dist": "uniform", "low": 0.5, "high": 1.5, "unit": "m"},
+            "radius": {"dist": "truncnormal", "mean": 0.1, "std": 0.02, "low": 0.05, "high": 0.2, "unit": "m"},
+            "mass": {"dist": "lognormal", "mu": 0.0, "sigma": 0.3, "unit": "kg"},
+        },
+    }
+    config.update(changes)
+    return config
+
+
+class Workflow:
+    """The real workflow, run with ``snakemake`` in its own working folder."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.config_path = workdir / "study.yaml"
+
+    def write_config(self, config: dict) -> None:
+        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
+        command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(self.workdir),
+                   "--configfile", str(self.config_path), "--cores", "2", *args]
+        env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        done = subprocess.run(command, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout)
+        if check and done.returncode != 0:
+            raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        return done
+
+    def study_dir(self, study: str = "balls") -> Path:
+        return self.workdir / "results" / study
+
+
+@pytest.fixture
+def workflow(tmp_path: Path) -> Workflow:
+    return Workflow(tmp_path)

@@ -1,0 +1,63 @@
+"""Small generators for the tests: one model per trial status, chosen by the ``mode`` parameter."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import mujoco
+
+from mojo.runtime import TrialFailed
+
+
+def ball(values: dict) -> mujoco.MjSpec:
+    """A ball dropped from ``height`` (m) onto a floor: cheap and stable."""
+    spec = mujoco.MjSpec()
+    spec.modelname = "ball"
+    spec.worldbody.add_geom(type=mujoco.mjtGeom.mjGEOM_PLANE, size=[1, 1, 0.1])
+    body = spec.worldbody.add_body(name="ball", pos=[0, 0, values.get("height", 1.0)])
+    body.add_freejoint()
+    body.add_geom(type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[values.get("radius", 0.1), 0, 0], mass=values.get("mass", 1.0))
+    return spec
+
+
+def exploding(values: dict) -> mujoco.MjSpec:
+    """A stiff spring stepped with a huge timestep: the physics diverges."""
+    spec = mujoco.MjSpec()
+    spec.option.timestep = 0.5
+    body = spec.worldbody.add_body(name="mass", pos=[0, 0, 0])
+    body.add_joint(type=mujoco.mjtJoint.mjJNT_SLIDE, axis=[1, 0, 0], stiffness=1e9)
+    body.add_geom(type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[0.1, 0, 0], mass=0.01)
+    spec.add_key(qpos=[1.0])
+    return spec
+
+
+def by_mode(values: dict) -> mujoco.MjSpec | str:
+    """``mode`` picks the outcome: ok, unstable, raise, crash, hang, xml (an MJCF string)."""
+    mode = values["mode"]
+    if mode == "raise":
+        raise ValueError("the generator refused this trial")
+    if mode == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if mode == "hang":
+        time.sleep(60)
+    if mode == "unstable":
+        return exploding(values)
+    if mode == "xml":
+        return "<mujoco><worldbody><geom type='plane' size='1 1 0.1'/><body pos='0 0 1'><freejoint/><geom size='0.1' mass='1'/></body></worldbody></mujoco>"
+    return ball(values)
+
+
+def height_metrics(model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, float]:
+    """Final height of the first free body; fails the trial check when the ball fell through."""
+    if model.nq == 7 and data.qpos[2] < 0:
+        raise TrialFailed(f"ball below the floor: z = {data.qpos[2]:.3f}")
+    return {"z": float(data.qpos[0 if model.nq == 1 else 2]), "speed": float(abs(data.qvel[0]))}
+
+
+def checked_metrics(model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, float]:
+    """Like height_metrics, but every ball heavier than 1.5 kg fails the check."""
+    if model.nbody > 1 and model.body_mass[1] > 1.5:
+        raise TrialFailed(f"ball too heavy: {model.body_mass[1]:.2f} kg")
+    return height_metrics(model, data)
