@@ -1,0 +1,114 @@
+"""Monte Carlo throughput: the whole workflow against a bare MuJoCo loop on the same cores.
+
+For each model, runs a study of N trials through ``snakemake --cores 2`` from a clean results
+folder, then the same N simulations as a bare loop (build, compile, step, metrics) over a
+2-process pool that writes nothing, both as child processes of this script. Prints both wall
+times and their ratio.
+
+    python benchmarks/bench_montecarlo.py            # N=1000, light and heavy models
+    python benchmarks/bench_montecarlo.py --n 5000 --models light
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+MODELS = {
+    # about 1000 steps of a single body
+    "light": {
+        "generator": "mojo.examples.sliding_box:build",
+        "metrics": "mojo.examples.sliding_box:metrics",
+        "duration": 2.0,
+        "parameters": {
+            "friction": {"dist": "uniform", "low": 0.2, "high": 0.8},
+            "speed": {"dist": "normal", "mean": 2.0, "std": 0.2},
+            "mass": {"dist": "lognormal", "mu": 0.0, "sigma": 0.2},
+        },
+    },
+    # a 10-link chain, about 5000 steps
+    "heavy": {
+        "generator": "mojo.examples.chain:build",
+        "metrics": "mojo.examples.chain:metrics",
+        "duration": 10.0,
+        "parameters": {
+            "link_length": {"dist": "uniform", "low": 0.1, "high": 0.3},
+            "link_mass": {"dist": "truncnormal", "mean": 0.2, "std": 0.05, "low": 0.05, "high": 0.5},
+            "damping": {"dist": "lognormal", "mu": -3.0, "sigma": 0.5},
+            "initial_angle": {"dist": "normal", "mean": 45.0, "std": 10.0},
+        },
+    },
+}
+
+BARE_LOOP = """
+import sys, time
+from multiprocessing import Pool
+import mujoco
+from mojo.codepath import load
+from mojo.config import load_study
+from mojo.sampling import plain_values, sample_parameters
+import yaml
+
+study = load_study(yaml.safe_load(open(sys.argv[1])))
+generator, metrics = load(study.generator), load(study.metrics)
+
+def simulate(trial):
+    spec = generator(plain_values(sample_parameters(study, trial)))
+    model = spec.compile()
+    data = mujoco.MjData(model)
+    if model.nkey:
+        mujoco.mj_resetDataKeyframe(model, data, 0)
+    mujoco.mj_step(model, data, nstep=round(study.duration / model.opt.timestep))
+    return metrics(model, data)
+
+if __name__ == "__main__":
+    with Pool(2) as pool:
+        pool.map(simulate, range(study.n_trial), chunksize=max(1, study.n_trial // 20))
+"""
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - started
+
+
+def bench(name: str, n_trial: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory(prefix=f"mojo-bench-{name}-") as tmp:
+        workdir = Path(tmp)
+        config = {"study": name, "seed": 1, "n_trial": n_trial, "n_proc": 2, **MODELS[name]}
+        config_path = workdir / "config.yaml"
+        config_path.write_text(yaml.safe_dump(config))
+        (workdir / "bare.py").write_text(BARE_LOOP)
+        workflow = timed(
+            [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+             "--configfile", str(config_path), "--cores", "2", "--quiet", "all"],
+            workdir,
+        )
+        bare = timed([sys.executable, str(workdir / "bare.py"), str(config_path)], workdir)
+    return workflow, bare
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="trials per study (default 1000)")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    args = parser.parse_args()
+    print(f"{'model':<8}{'N':>7}{'workflow s':>12}{'bare loop s':>13}{'ratio':>8}")
+    for name in args.models:
+        workflow, bare = bench(name, args.n)
+        print(f"{name:<8}{args.n:>7}{workflow:>12.2f}{bare:>13.2f}{workflow / bare:>8.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
