@@ -13,9 +13,12 @@ if not workflow.overwrite_configfiles:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/trials.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/optimize.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         TABLES,
+        REPORT_FILES,

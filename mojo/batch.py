@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 from mojo.config import StudyConfig
 from mojo.files import BatchManifest, TrialResult, write_model
 from mojo.layout import adopt_narrower_folder
+from mojo.progress import BatchProgress
 from mojo.trial import (
     TrialPlan,
     UserCode,
@@ -55,18 +56,21 @@ def run_plans(
         else:
             results[plan.number] = done
     while todo:
-        finished, todo = _run_in_worker(todo, code, timeout)
+        finished, todo = _run_in_worker(todo, code, timeout, progress)
         for plan, result in finished:
             results[plan.number] = result
-            if progress:
-                progress(plan, result)
     return results
 
 
 def _run_in_worker(
-    plans: list[TrialPlan], code: UserCode, timeout: float | None
+    plans: list[TrialPlan],
+    code: UserCode,
+    timeout: float | None,
+    progress: Callable[[TrialPlan, TrialResult], None] | None = None,
 ) -> tuple[list[tuple[TrialPlan, TrialResult]], list[TrialPlan]]:
-    """Fork a worker for ``plans``; return what finished and the plans left when it stopped early."""
+    """Fork a worker for ``plans``; return what finished and the plans left when it stopped early.
+    ``progress`` is called as each trial finishes (live, not when the worker ends)."""
+    report = progress or (lambda plan, result: None)
     read_end, write_end = os.pipe()
     sys.stderr.flush()  # or the worker would write the parent's unflushed output a second time
     pid = os.fork()
@@ -89,6 +93,7 @@ def _run_in_worker(
                     plan, started, "timeout", f"trial exceeded trial_timeout = {timeout} s wall time"
                 )
                 finished.append((plan, result))
+                report(plan, result)
                 return finished, plans[current + 1 :]
             chunk = pipe.read(4096)
             if not chunk:
@@ -101,6 +106,7 @@ def _run_in_worker(
                     current, started = index, time.perf_counter()
                 else:
                     finished.append((plans[index], finished_result(plans[index])))
+                    report(*finished[-1])
                     current = None
     _, status = os.waitpid(pid, 0)
     if current is None:
@@ -110,6 +116,7 @@ def _run_in_worker(
     plan = plans[current]
     result = record_abnormal_end(plan, started, "error", f"the trial killed its process: {_describe(status)}")
     finished.append((plan, result))
+    report(plan, result)
     return finished, plans[current + 1 :]
 
 
@@ -144,15 +151,12 @@ def _describe(wait_status: int) -> str:
 def run_batch(study: StudyConfig, first: int, last: int, manifest: Path | None = None) -> BatchManifest:
     """Make trials ``first..last`` (skipping those up to date) and write their table rows."""
     plans = plan_batch(study, range(first, last + 1))
-    results = run_plans(plans, UserCode.load(study), study.trial_timeout, _log_progress)
+    progress = BatchProgress(plans, f"trials {first}-{last}")
+    results = run_plans(plans, UserCode.load(study), study.trial_timeout, progress)
+    progress.finish()
     rows = [table_row(plan, results[plan.number]) for plan in plans]
     batch = BatchManifest(first=first, last=last, rows=rows)
     if manifest is not None:
         manifest.parent.mkdir(parents=True, exist_ok=True)
         write_model(manifest, batch)
     return batch
-
-
-def _log_progress(plan: TrialPlan, result: TrialResult) -> None:
-    if result.status != "success":
-        print(f"trial {plan.number}: {result.status}: {result.reason}", file=sys.stderr, flush=True)

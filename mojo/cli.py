@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from mojo import slurm
+from mojo import show, slurm, status
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mojo", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     # Each subcommand registers itself here: commands.add_parser(...).set_defaults(func=...)
+    status_parser = commands.add_parser("status", help="trial counts, throughput and ETA of a study")
+    status.add_arguments(status_parser)
+    status_parser.set_defaults(func=status.command)
+    show_parser = commands.add_parser("show", help="one trial's parameters and result; --view opens it")
+    show.add_arguments(show_parser)
+    show_parser.set_defaults(func=show.command)
     slurm_commands = commands.add_parser("slurm", help="SLURM cluster tools").add_subparsers(
         dest="slurm_command", required=True
     )

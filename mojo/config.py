@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 import re
+from types import SimpleNamespace
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator,
+)
 
 from mojo import codepath
 from mojo.distributions import Distribution
+from mojo.optimize.config import OptimizeConfig
 
 DEFAULT_RUNTIME = "mojo.runtime:simulate"
 MIN_PADDING = 4
@@ -23,6 +27,19 @@ def _check_code_path(value: str | None) -> str | None:
     if value is not None:
         codepath.check_path(value)
     return value
+
+
+class JobResources(BaseModel):
+    """What one trial job asks a cluster (SLURM) for; local runs ignore it. See docs/slurm.md."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    trial_seconds: float | None = Field(None, gt=0)
+    """Expected wall time of one trial in seconds. A job's ``runtime`` is one minute of start-up
+    plus twice (headroom) its trials times this. Default: ``trial_timeout`` when set, else 10."""
+
+    mem_mb: int | None = Field(None, gt=0)
+    """Memory of one trial job in MB. Default: the profile's ``default-resources``."""
 
 
 class StudyConfig(BaseModel):
@@ -91,12 +108,22 @@ class StudyConfig(BaseModel):
     trial_timeout: float | None = Field(None, gt=0)
     """Wall-clock seconds one trial may take before it is stopped and recorded as ``timeout``."""
 
+    # Kept out of model_dump (exclude=True): how a job is sized must not change trial files or
+    # the fingerprint, so resizing jobs never re-makes a trial.
+    resources: JobResources = Field(default_factory=JobResources, exclude=True)
+    """Cluster resources of the trial jobs (``resources: {trial_seconds: 2, mem_mb: 2000}``)."""
+
     parameters: dict[str, Distribution] = {}
     """The random parameters, by name, each with its distribution (``dist``: uniform, integer,
     normal, truncnormal, lognormal, choice, constant), optional ``nominal`` and ``unit``."""
 
     overrides: dict[str, Any] = {}
     """Fix parameters to a value in every trial (also ``--config 'overrides={name: value}'``)."""
+
+    # Kept out of model_dump (exclude=True): the Monte Carlo fingerprint and trial configs must not
+    # change when only optimisation settings do.
+    optimize: OptimizeConfig | None = Field(None, exclude=True)
+    """Optuna optimisation of some parameters (``snakemake optimize``); see docs/optimize.md."""
 
     _check_generator = field_validator("generator")(_check_code_path)
     _check_runtime = field_validator("runtime")(_check_code_path)
@@ -110,6 +137,13 @@ class StudyConfig(BaseModel):
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
                 raise ValueError(f"parameter name '{name}' must be letters, digits, '_' or '.'")
         return parameters
+
+    @field_validator("optimize")
+    @classmethod
+    def _optimize_fits_study(cls, optimize: OptimizeConfig | None, info: ValidationInfo):
+        if optimize is not None and {"objective", "parameters", "overrides"} <= set(info.data):
+            optimize.check_study(SimpleNamespace(**info.data))
+        return optimize
 
     @model_validator(mode="after")
     def _overrides_name_parameters(self):
@@ -137,7 +171,11 @@ def format_validation_error(error: ValidationError, data: dict[str, Any]) -> str
     for problem in error.errors():
         loc = [str(p) for p in problem["loc"] if not str(p).startswith("function-")]
         # Drop union tags pydantic inserts (e.g. 'uniform') so the key reads as the user wrote it.
-        key = ".".join(p for i, p in enumerate(loc) if not (i == 2 and loc[0] == "parameters"))
+        key = ".".join(
+            p
+            for i, p in enumerate(loc)
+            if not (i == 2 and loc[0] == "parameters" or i == 3 and loc[:2] == ["optimize", "search_space"])
+        )
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see README for the keys allowed here)"

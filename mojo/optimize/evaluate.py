@@ -1,0 +1,99 @@
+"""An evaluation job: run one round's share of evaluations with the Monte Carlo trial machinery.
+
+Each evaluation is a trial plan whose optimised parameters are pinned to Optuna's choice
+(source ``optimizer``) and whose other parameters are drawn from its own random stream. The plans
+run through :func:`mojo.batch.run_plans` (one forked, supervised worker; finished evaluations are
+skipped), one layer of evaluation indices at a time, so that with ``prune_failed_trials`` a trial's
+remaining evaluations are skipped as soon as one fails.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from mojo.batch import run_plans
+from mojo.config import StudyConfig
+from mojo.files import NAMED_VALUES_JSON, RESULT_JSON, NamedValue, TrialResult, write_model
+from mojo.optimize.files import AskedTrial, EvalBatch, EvalRow, RoundFile, opt_dir
+from mojo.sampling import plain_values
+from mojo.trial import TrialPlan, UserCode, code_hashes, plan_trial
+
+
+def plan_evaluations(study: StudyConfig, trial: AskedTrial, hashes: dict[str, str]) -> list[TrialPlan]:
+    units = {name: study.parameters[name].unit for name in trial.params}
+    fixed = {
+        name: NamedValue(value=value, unit=units[name], source="optimizer")
+        for name, value in trial.params.items()
+    }
+    root = opt_dir(study)
+    return [plan_trial(study, e.number, root / e.dir, hashes, fixed=fixed) for e in trial.evals]
+
+
+def forget_stale_result(plan: TrialPlan) -> None:
+    """A folder whose values differ from the plan's (its round was asked again after the storage
+    and round file were lost) must be evaluated again: ``finished_result`` only compares configs."""
+    path = plan.dir / NAMED_VALUES_JSON
+    if not path.exists():
+        return
+    try:
+        on_disk = json.loads(path.read_text())
+    except ValueError:
+        on_disk = None
+    expected = {name: nv.model_dump(mode="json") for name, nv in plan.values.items()}
+    if on_disk != json.loads(json.dumps(expected)):
+        (plan.dir / RESULT_JSON).unlink(missing_ok=True)
+
+
+def run_round_job(study: StudyConfig, round_file: Path, job: int, manifest: Path) -> EvalBatch:
+    opt = study.optimize
+    round_ = RoundFile.model_validate_json(round_file.read_bytes())
+    trials = [t for t in round_.trials if t.job == job]
+    hashes = code_hashes(study)
+    plans = {t.trial: plan_evaluations(study, t, hashes) for t in trials}
+    for trial_plans in plans.values():
+        for plan in trial_plans:
+            forget_stale_result(plan)
+    results: dict[tuple[int, int], TrialResult] = {}
+    alive = [t.trial for t in trials]
+    code = None
+    depth = max((len(p) for p in plans.values()), default=0)
+    for index in range(depth):
+        layer = [t for t in alive if index < len(plans[t])]
+        if not layer:
+            break
+        if code is None:
+            code = UserCode.load(study)  # imports the user's modules (and MuJoCo) only if needed
+        done = run_plans([plans[t][index] for t in layer], code, study.trial_timeout, _log_progress)
+        for t in layer:
+            results[(t, index)] = done[plans[t][index].number]
+        if opt.prune_failed_trials:
+            alive = [t for t in alive if index >= len(plans[t]) or results[(t, index)].status == "success"]
+    rows = []
+    for t in trials:
+        for e, plan in zip(t.evals, plans[t.trial]):
+            result = results.get((t.trial, e.index))
+            common = dict(trial=t.trial, eval=e.index, number=e.number, dir=e.dir, values=plain_values(plan.values))
+            if result is None:
+                rows.append(EvalRow(status="skipped", reason="an earlier evaluation of this trial failed", **common))
+            else:
+                rows.append(
+                    EvalRow(
+                        status=result.status,
+                        reason=result.reason,
+                        metrics=result.metrics,
+                        objective=result.objective,
+                        wall_time=result.wall_time,
+                        **common,
+                    )
+                )
+    batch = EvalBatch(round=round_.round, job=job, rows=rows)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    write_model(manifest, batch)
+    return batch
+
+
+def _log_progress(plan: TrialPlan, result: TrialResult) -> None:
+    if result.status != "success":
+        print(f"evaluation {plan.dir.name}: {result.status}: {result.reason}", file=sys.stderr, flush=True)

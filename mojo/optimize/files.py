@@ -1,0 +1,187 @@
+"""The optimisation's own files: where they live and their schemas (pydantic only, no Optuna).
+
+``results/<study>/optimize/``
+    ``study.db``                           the Optuna study (default storage)
+    ``rounds/round_0003.json``             what round 3 asked: fixed once written (:class:`RoundFile`)
+    ``rounds/round_0003/batch_1.json``     rows of the evaluations one job ran (:class:`EvalBatch`)
+    ``trial_0012_eval_0/``                 one evaluation: model.xml, config.json,
+                                           named_values.json, result.json (as a Monte Carlo trial)
+    ``trials.parquet|csv``                 one row per Optuna trial (value told, spread, state)
+    ``evaluations.parquet|csv``            one row per evaluation
+    ``best.json``                          the best trial (:class:`BestTrial`)
+    ``plots/*.png``                        history, slices, best parameters
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from mojo.files import Status
+from mojo.optimize.config import MAX_EVALS_PER_TRIAL, SearchParam
+
+TrialState = Literal["complete", "pruned", "fail"]
+
+PLOTS = ("history", "slices", "best")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Evaluation(_Frozen):
+    """One evaluation of an Optuna trial: its own folder, trial number and random stream."""
+
+    index: int
+    """0 .. evals_per_trial - 1 within its Optuna trial."""
+    number: int
+    """Trial number of its files (``config.json``'s ``trial``, ``TrialContext.number``): its
+    seed and the random stream of the parameters that are not optimised."""
+    dir: str
+    """Its folder, relative to the optimisation folder."""
+
+
+class AskedTrial(_Frozen):
+    """One Optuna trial as asked: its parameters are fixed from here on."""
+
+    trial: int
+    """Optuna trial number."""
+    job: int
+    """Which of the round's evaluation jobs runs it."""
+    params: dict[str, Any]
+    evals: list[Evaluation]
+
+
+class ToldTrial(_Frozen):
+    """What Optuna was told about a trial of the previous round."""
+
+    trial: int
+    state: TrialState
+    value: float | None = None
+    value_std: float | None = None
+
+
+class RoundFile(_Frozen):
+    """``rounds/round_NNNN.json``, written by the round's step (tell the previous round, ask
+    this one). A round with no trials is a stop: the budget or the timeout was reached."""
+
+    round: int
+    study_name: str
+    session: int
+    """Counts the times the study was continued after a stop (growing ``n_trial``)."""
+    session_started: float
+    """Unix time the session's first round was asked: ``timeout`` counts from here."""
+    asked_at: float
+    n_told: int
+    """Trials finished (told) in the study before this round's trials were asked."""
+    n_asked_total: int
+    """Trials in the study once this round is asked (the previous rounds' and this one's)."""
+    n_trial: int
+    """The config's ``n_trial`` when this round was decided."""
+    timeout: float | None
+    stop_reason: Literal["n_trial", "timeout"] | None = None
+    space: dict[str, SearchParam]
+    """The search space this round's trials were asked in (refined bounds, if any)."""
+    config_space: dict[str, SearchParam]
+    """The config's search space when the session started (refinement starts from it)."""
+    jobs: int
+    """Evaluation jobs of this round (``rounds/round_NNNN/batch_J.json``)."""
+    trials: list[AskedTrial] = []
+    discarded: list[AskedTrial] = []
+    """Trials found asked but beyond the budget (a crash, then a smaller ``n_trial``): told
+    failed, never evaluated, not counted."""
+    n_counted: int = 0
+    """Trials that count towards ``n_trial`` once this round is asked (all but the discarded)."""
+    told: list[ToldTrial] = []
+    """What this step told Optuna about earlier rounds' trials (normally the previous round's)."""
+    best: dict[str, Any] | None = None
+    """The best trial so far (number, value, params), when there is one."""
+
+    @property
+    def done(self) -> bool:
+        return not self.trials
+
+
+class EvalRow(_Frozen):
+    """One evaluation's outcome, as a job saw it."""
+
+    trial: int
+    eval: int
+    number: int
+    dir: str
+    status: Status | Literal["skipped"]
+    """``skipped``: not run, because an earlier evaluation of the trial failed (pruning)."""
+    reason: str | None = None
+    values: dict[str, Any] = {}
+    metrics: dict[str, float | None] = {}
+    objective: float | None = None
+    wall_time: float = 0.0
+
+
+class EvalBatch(_Frozen):
+    """``rounds/round_NNNN/batch_J.json``: a job's evaluations."""
+
+    round: int
+    job: int
+    rows: list[EvalRow] = []
+
+
+class BestTrial(_Frozen):
+    """``best.json``: the best Optuna trial of the study."""
+
+    study_name: str
+    direction: Literal["minimize", "maximize"]
+    trial: int | None
+    """Optuna trial number (``None`` when no trial completed)."""
+    value: float | None
+    """Mean objective over the trial's evaluations, as told to Optuna."""
+    value_std: float | None = None
+    """Spread (standard deviation) of the objective over its evaluations."""
+    params: dict[str, Any] = {}
+    units: dict[str, str | None] = {}
+    evaluations: list[str] = []
+    """The trial's evaluation folders, relative to the optimisation folder."""
+    n_trial: int
+    """Trials in the study: complete, pruned and failed."""
+    n_complete: int
+    n_pruned: int
+    n_fail: int
+
+
+def opt_dir(study) -> Path:
+    return Path(study.results_dir) / study.study / "optimize"
+
+
+def round_name(round_: int) -> str:
+    return f"{round_:04d}"
+
+
+def round_path(study, round_: int) -> Path:
+    return opt_dir(study) / "rounds" / f"round_{round_name(round_)}.json"
+
+
+def batch_path(study, round_: int, job: int) -> Path:
+    return opt_dir(study) / "rounds" / f"round_{round_name(round_)}" / f"batch_{job}.json"
+
+
+def eval_dir_name(trial: int, index: int, width: int) -> str:
+    return f"trial_{trial:0{width}d}_eval_{index}"
+
+
+def eval_number(trial: int, index: int) -> int:
+    """Trial number (seed, random stream) of evaluation ``index`` of Optuna trial ``trial``.
+
+    Never 0 (the Monte Carlo nominal trial) and unique for every (trial, index)."""
+    return trial * (MAX_EVALS_PER_TRIAL + 1) + index + 1
+
+
+def default_storage(study) -> str:
+    return f"sqlite:///{(opt_dir(study) / 'study.db').resolve()}"
+
+
+def read_json(path: str | Path) -> dict[str, Any]:
+    with open(path) as f:
+        return json.load(f)

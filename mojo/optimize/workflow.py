@@ -1,0 +1,59 @@
+"""What ``workflow/rules/optimize.smk`` asks of mojo.optimize: the loop's files, read cheaply.
+
+The input functions run in the Snakemake main process after each checkpoint (a round's step): they
+read the small round files with ``json`` (no pydantic validation, no Optuna) to find the round's
+evaluation jobs and whether the loop goes on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mojo.optimize.files import batch_path, read_json, round_name, round_path
+
+
+def round_outputs(study, round_: int, data: dict) -> list[str]:
+    """A round's file and its evaluation jobs' manifests."""
+    return [str(round_path(study, round_))] + [
+        str(batch_path(study, round_, job)) for job in range(data["jobs"])
+    ]
+
+
+def goes_on(study, data: dict) -> bool:
+    """Whether another round follows this one.
+
+    A round with trials is always followed by a step (which tells them and decides). A stop round
+    (no trials) ends the loop, unless the config now allows more trials than were asked and its
+    ``n_trial`` or ``timeout`` changed since the stop was decided (a resumed study).
+    """
+    if data["trials"]:
+        return True
+    opt = study.optimize
+    changed = (opt.n_trial, opt.timeout) != (data["n_trial"], data["timeout"])
+    return changed and data["n_counted"] < opt.n_trial
+
+
+def step_inputs(checkpoints, study, round_: int) -> list[str]:
+    """Round ``r``'s step needs round ``r - 1`` asked (a checkpoint) and evaluated."""
+    if round_ == 0:
+        return []
+    previous = checkpoints.optimize_step.get(round=round_name(round_ - 1)).output[0]
+    return round_outputs(study, round_ - 1, read_json(previous))
+
+
+def loop_outputs(checkpoints, study) -> list[str]:
+    """Every round's files up to the stop round: walking the checkpoints makes Snakemake run the
+    rounds one after the other (each step is asked for only once the one before it exists)."""
+    files: list[str] = []
+    round_ = 0
+    while True:
+        path = checkpoints.optimize_step.get(round=round_name(round_)).output[0]
+        data = read_json(path)
+        files += round_outputs(study, round_, data)
+        if not goes_on(study, data):
+            return files
+        round_ += 1
+
+
+def optimization_started(study) -> bool:
+    return Path(round_path(study, 0)).exists()

@@ -1,0 +1,165 @@
+"""``mojo show results/<study>/trial_0042``: one trial's parameters, result and error; ``--view``
+opens its model in MuJoCo's interactive viewer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from mojo.files import CONFIG_JSON, MODEL_XML, NAMED_VALUES_JSON, RESULT_JSON
+from mojo.layout import TRIAL_PREFIX
+
+
+def find_trial(path: Path, trial: int | None = None) -> Path:
+    """The trial folder meant by ``path`` (a trial folder) or by ``path`` and ``trial`` (a study
+    folder and a trial number, whatever the folder's padding)."""
+    if trial is None:
+        return path
+    for width in range(len(str(trial)), 13):
+        candidate = path / f"{TRIAL_PREFIX}{trial:0{width}d}"
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"no folder for trial {trial} in {path}")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+
+
+def load_trial(folder: Path) -> dict[str, Any]:
+    """The trial's files as plain JSON data: ``config``, ``values`` and ``result`` (None for a
+    file not written yet)."""
+    return {
+        "trial_dir": str(folder),
+        "model": str(folder / MODEL_XML) if (folder / MODEL_XML).exists() else None,
+        "config": _read_json(folder / CONFIG_JSON),
+        "values": _read_json(folder / NAMED_VALUES_JSON),
+        "result": _read_json(folder / RESULT_JSON),
+    }
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+def _distribution(spec: dict[str, Any] | None) -> str:
+    if not spec:
+        return ""
+    args = ", ".join(
+        f"{k}={_number(v)}" for k, v in spec.items() if k not in ("dist", "unit", "nominal") and v is not None
+    )
+    return f"{spec.get('dist', '?')}({args})"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.4g} s"
+
+
+def format_trial(trial: dict[str, Any]) -> str:
+    config, values, result = trial["config"] or {}, trial["values"] or {}, trial["result"]
+    lines = [f"trial {config.get('trial', '?')} of study {config.get('study', '?')}: {trial['trial_dir']}"]
+    specs = config.get("parameters", {})
+    if values:
+        rows = [
+            (name, _number(v.get("value")), v.get("unit") or "", v.get("source", ""), _distribution(specs.get(name)))
+            for name, v in values.items()
+        ]
+        widths = [max(len(r[i]) for r in rows + [("parameter", "value", "unit", "source", "")]) for i in range(4)]
+        lines.append("parameters:")
+        header = ("parameter", "value", "unit", "source", "distribution")
+        for row in [header, *rows]:
+            lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
+    else:
+        lines.append("parameters: (no named_values.json yet)")
+    if result is None:
+        lines.append("result: none yet (the trial is running, was interrupted, or has not started)")
+    else:
+        lines.append(
+            f"result: {result['status']} (wall time {_seconds(result.get('wall_time'))}, "
+            f"simulated {_number(result.get('sim_time'))} s)"
+        )
+        if result.get("reason"):
+            lines.append(f"reason: {result['reason']}")
+        metrics = result.get("metrics") or {}
+        if metrics:
+            width = max(len(n) for n in metrics)
+            lines.append("metrics:")
+            lines += [f"  {n.ljust(width)}  {_number(v)}" for n, v in metrics.items()]
+        if result.get("objective") is not None:
+            lines.append(f"objective: {_number(result['objective'])}")
+        if result.get("warnings"):
+            lines.append("MuJoCo warnings: " + ", ".join(f"{k} x{v}" for k, v in result["warnings"].items()))
+        if result.get("timings"):
+            lines.append("timings: " + ", ".join(f"{k} {_seconds(v)}" for k, v in result["timings"].items()))
+        if result.get("traceback"):
+            lines.append("traceback:")
+            lines += ["  " + line for line in result["traceback"].rstrip().splitlines()]
+    code = [f for f in ("generator", "runtime", "metrics", "objective") if config.get(f)]
+    if code:
+        lines.append("code (sha256 of its source file):")
+        for field in code:
+            digest = config.get("code_hashes", {}).get(field, "")
+            lines.append(f"  {field:<9s}  {config[field]}" + (f"  {digest[:12]}" if digest else ""))
+    lines.append(f"model: {trial['model'] or '(no model.xml yet)'}")
+    return "\n".join(lines)
+
+
+def display_problem() -> str | None:
+    """Why no window can be opened here, or None if one probably can."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display: $DISPLAY and $WAYLAND_DISPLAY are unset (connect with ssh -X, or copy the folder)"
+    return None
+
+
+def view(model_path: Path) -> None:
+    """Open the model in MuJoCo's viewer, at its first keyframe if it has one (blocks until closed)."""
+    import mujoco
+    import mujoco.viewer
+
+    model = mujoco.MjModel.from_xml_path(str(model_path))
+    data = mujoco.MjData(model)
+    if model.nkey:
+        mujoco.mj_resetDataKeyframe(model, data, 0)
+    mujoco.viewer.launch(model, data)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("trial_dir", type=Path, help="a trial folder, e.g. results/pendulum/trial_0042")
+    parser.add_argument("trial", type=int, nargs="?", help="a trial number, when trial_dir is the study folder")
+    parser.add_argument("--json", action="store_true", help="print the trial's files as one JSON object")
+    parser.add_argument("--view", action="store_true", help="open the model in MuJoCo's viewer")
+
+
+def command(args: argparse.Namespace) -> int:
+    try:
+        folder = find_trial(args.trial_dir, args.trial)
+    except FileNotFoundError as error:
+        print(f"mojo show: {error}", file=sys.stderr)
+        return 2
+    if not (folder / CONFIG_JSON).exists() and not (folder / RESULT_JSON).exists():
+        print(f"mojo show: {folder} is not a trial folder (no {CONFIG_JSON} or {RESULT_JSON})", file=sys.stderr)
+        return 2
+    trial = load_trial(folder)
+    print(json.dumps(trial, indent=2) if args.json else format_trial(trial))
+    if args.view:
+        if trial["model"] is None:
+            print(f"mojo show: {folder} has no {MODEL_XML} to view yet", file=sys.stderr)
+            return 1
+        problem = display_problem()
+        if problem:
+            print(f"mojo show: cannot open the viewer: {problem}; on a machine with a display run\n"
+                  f"  python -m mujoco.viewer --mjcf={trial['model']}", file=sys.stderr)
+            return 1
+        view(Path(trial["model"]))
+    return 0

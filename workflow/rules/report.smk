@@ -1,0 +1,57 @@
+# What a researcher opens after a run: plots and tables for `snakemake --report`, the software
+# environment the study ran in, and a small study record that `mojo status` reads.
+from mojo.status import write_study_record
+
+PLOTS = {
+    name: f"{STUDY_DIR}/plots/{name}.png"
+    for name in ("status", "parameters", "metrics", "scatter", "slowest")
+}
+PLOTS["summary"] = f"{STUDY_DIR}/plots/summary.html"
+ENVIRONMENT = {
+    "json": f"{STUDY_DIR}/environment.json",
+    "txt": f"{STUDY_DIR}/environment.txt",
+}
+REPORT_FILES = [*PLOTS.values(), *ENVIRONMENT.values()]
+
+
+report: "../report/workflow.rst"
+
+
+# `mojo status` needs n_trial; written by the main Snakemake process when a run starts (never in a
+# dry run, never in cluster jobs). Only one onstart handler exists per workflow: extend this one.
+onstart:
+    write_study_record(STUDY)
+
+
+localrules:
+    plots,
+    environment,
+
+
+rule plots:
+    input:
+        parquet=TABLES[0],
+        summary=TABLES[2],
+    output:
+        status=report(PLOTS["status"], caption="../report/status.rst", category="Monte Carlo"),
+        parameters=report(
+            PLOTS["parameters"], caption="../report/parameters.rst", category="Monte Carlo"
+        ),
+        metrics=report(PLOTS["metrics"], caption="../report/metrics.rst", category="Monte Carlo"),
+        scatter=report(PLOTS["scatter"], caption="../report/scatter.rst", category="Monte Carlo"),
+        slowest=report(PLOTS["slowest"], caption="../report/slowest.rst", category="Monte Carlo"),
+        summary=report(PLOTS["summary"], caption="../report/summary.rst", category="Tables"),
+    params:
+        units={name: spec.unit for name, spec in STUDY.parameters.items()},
+    script:
+        "../scripts/plots.py"
+
+
+# Recorded once, when the study is first run: it has no inputs, so it is never re-made (delete
+# the files to record the environment again).
+rule environment:
+    output:
+        json=report(ENVIRONMENT["json"], caption="../report/environment.rst", category="Provenance"),
+        txt=report(ENVIRONMENT["txt"], caption="../report/environment.rst", category="Provenance"),
+    script:
+        "../scripts/environment.py"

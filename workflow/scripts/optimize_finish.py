@@ -1,0 +1,13 @@
+"""Snakemake job (local): the optimisation's tables and best.json, from the round files."""
+
+from pathlib import Path
+
+from mojo.config import load_study
+from mojo.optimize.results import write_results
+
+write_results(
+    load_study(snakemake.config),
+    best=Path(snakemake.output.best),
+    trials=(Path(snakemake.output.trials_parquet), Path(snakemake.output.trials_csv)),
+    evaluations=(Path(snakemake.output.evals_parquet), Path(snakemake.output.evals_csv)),
+)
