@@ -63,9 +63,31 @@ def test_unknown_sampler_is_rejected_listing_the_allowed_ones():
     assert "tpe, cmaes, random, qmc, gp, nsgaii" in message
 
 
-@pytest.mark.skipif(importlib.util.find_spec("cmaes") is not None, reason="cmaes is installed here")
-def test_sampler_without_its_package_says_what_to_install():
-    assert "pip install cmaes" in rejected(box_config(sampler="cmaes"))
+def test_sampler_without_its_package_says_what_to_install(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real_find_spec(name, *a)
+    )
+    assert "pip install torch" in rejected(box_config(sampler="gp"))
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "cmaes", "random", "qmc", "nsgaii", "gp"])
+def test_every_sampler_proposes_inside_the_space_reproducibly(sampler):
+    if sampler == "gp" and importlib.util.find_spec("torch") is None:
+        pytest.skip("the gp sampler needs torch: pip install -e '.[gp]'")
+    import optuna
+
+    from mojo.optimize.samplers import make_sampler
+
+    def proposals():
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(sampler=make_sampler(sampler, seed=3, round_=0))
+        study.optimize(lambda t: (t.suggest_float("x", -1.0, 2.0) - 0.5) ** 2, n_trials=12)
+        return [t.params["x"] for t in study.trials]
+
+    first = proposals()
+    assert all(-1.0 <= x <= 2.0 for x in first) and len(set(first)) > 6
+    assert proposals() == first
 
 
 def test_study_without_objective_is_rejected():
