@@ -8,6 +8,7 @@ nothing is recorded for the trial in progress, and a rerun simulates it again.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import select
 import signal
@@ -32,7 +33,9 @@ from mojo.trial import (
     table_row,
 )
 
-_MESSAGE = struct.Struct("<cq")  # (b"S" started | b"D" done, index into the plans)
+_HEADER = struct.Struct("<cqI")  # kind (b"S" started | b"D" done), index into the plans, payload size
+
+Progress = Callable[[TrialPlan, TrialResult], None]
 
 
 def plan_batch(study: StudyConfig, trials: Iterable[int]) -> list[TrialPlan]:
@@ -40,13 +43,8 @@ def plan_batch(study: StudyConfig, trials: Iterable[int]) -> list[TrialPlan]:
     return [plan_trial(study, n, adopt_narrower_folder(study, n), hashes) for n in trials]
 
 
-def run_plans(
-    plans: list[TrialPlan],
-    code: UserCode,
-    timeout: float | None = None,
-    progress: Callable[[TrialPlan, TrialResult], None] | None = None,
-) -> dict[int, TrialResult]:
-    """Run every plan not yet done; return each plan's result by trial number."""
+def split_finished(plans: list[TrialPlan]) -> tuple[dict[int, TrialResult], list[TrialPlan]]:
+    """The results of the plans already done (by trial number), and the plans still to run."""
     results: dict[int, TrialResult] = {}
     todo: list[TrialPlan] = []
     for plan in plans:
@@ -55,82 +53,116 @@ def run_plans(
             todo.append(plan)
         else:
             results[plan.number] = done
+    return results, todo
+
+
+def run_plans(
+    plans: list[TrialPlan], code: UserCode, timeout: float | None = None, progress: Progress | None = None
+) -> dict[int, TrialResult]:
+    """Run every plan not yet done; return each plan's result by trial number. ``progress`` is
+    called as each trial finishes."""
+    results, todo = split_finished(plans)
+
+    def finish(plan: TrialPlan, result: TrialResult) -> None:
+        results[plan.number] = result
+        if progress:
+            progress(plan, result)
+
     while todo:
-        finished, todo = _run_in_worker(todo, code, timeout, progress)
-        for plan, result in finished:
-            results[plan.number] = result
+        todo = _run_in_worker(todo, code, timeout, finish)
     return results
 
 
 def _run_in_worker(
-    plans: list[TrialPlan],
-    code: UserCode,
-    timeout: float | None,
-    progress: Callable[[TrialPlan, TrialResult], None] | None = None,
-) -> tuple[list[tuple[TrialPlan, TrialResult]], list[TrialPlan]]:
-    """Fork a worker for ``plans``; return what finished and the plans left when it stopped early.
-    ``progress`` is called as each trial finishes (live, not when the worker ends)."""
-    report = progress or (lambda plan, result: None)
+    plans: list[TrialPlan], code: UserCode, timeout: float | None, finish: Progress
+) -> list[TrialPlan]:
+    """Fork a worker for ``plans``, calling ``finish(plan, result)`` as each trial ends; return
+    the plans left if the worker stopped early (a crash or an overrun, recorded here)."""
     read_end, write_end = os.pipe()
     sys.stderr.flush()  # or the worker would write the parent's unflushed output a second time
     pid = os.fork()
-    if pid == 0:  # worker
+    if pid == 0:
         os.close(read_end)
         _worker(plans, code, write_end)
     os.close(write_end)
-    finished: list[tuple[TrialPlan, TrialResult]] = []
+    messages = _Messages(read_end)
     current, started = None, time.perf_counter()
-    buffer = b""
-    with os.fdopen(read_end, "rb", buffering=0) as pipe:
-        while True:
-            wait = None if (timeout is None or current is None) else started + timeout - time.perf_counter()
-            ready, _, _ = select.select([pipe], [], [], max(wait, 0) if wait is not None else None)
-            if not ready:  # the current trial overran its wall-clock limit
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                plan = plans[current]
-                result = record_abnormal_end(
-                    plan, started, "timeout", f"trial exceeded trial_timeout = {timeout} s wall time"
-                )
-                finished.append((plan, result))
-                report(plan, result)
-                return finished, plans[current + 1 :]
-            chunk = pipe.read(4096)
-            if not chunk:
-                break
-            buffer += chunk
-            while len(buffer) >= _MESSAGE.size:
-                kind, index = _MESSAGE.unpack_from(buffer)
-                buffer = buffer[_MESSAGE.size :]
-                if kind == b"S":
-                    current, started = index, time.perf_counter()
-                else:
-                    finished.append((plans[index], finished_result(plans[index])))
-                    report(*finished[-1])
-                    current = None
+    while True:
+        deadline = None if timeout is None or current is None else started + timeout
+        message = messages.next(deadline)
+        if message is _Messages.TIMED_OUT:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            reason = f"trial exceeded trial_timeout = {timeout} s wall time"
+            finish(plans[current], record_abnormal_end(plans[current], started, "timeout", reason))
+            return plans[current + 1 :]
+        if message is None:  # the worker closed its end: it is done, or dead
+            break
+        kind, index, payload = message
+        if kind == b"S":
+            current, started = index, time.perf_counter()
+        else:
+            finish(plans[index], TrialResult.model_validate_json(payload))
+            current = None
     _, status = os.waitpid(pid, 0)
+    messages.close()
     if current is None:
         if status != 0:
             raise RuntimeError(f"trial worker stopped between trials: {_describe(status)}")
-        return finished, []
-    plan = plans[current]
-    result = record_abnormal_end(plan, started, "error", f"the trial killed its process: {_describe(status)}")
-    finished.append((plan, result))
-    report(plan, result)
-    return finished, plans[current + 1 :]
+        return []
+    reason = f"the trial killed its process: {_describe(status)}"
+    finish(plans[current], record_abnormal_end(plans[current], started, "error", reason))
+    return plans[current + 1 :]
+
+
+class _Messages:
+    """The worker's messages, read from its pipe: ``(kind, index, payload)``."""
+
+    TIMED_OUT = object()
+
+    def __init__(self, fd: int):
+        self.pipe = os.fdopen(fd, "rb", buffering=0)
+        self.buffer = b""
+
+    def next(self, deadline: float | None):
+        """The next message; ``None`` at the end of the pipe; ``TIMED_OUT`` past ``deadline``."""
+        while True:
+            if len(self.buffer) >= _HEADER.size:
+                kind, index, size = _HEADER.unpack_from(self.buffer)
+                end = _HEADER.size + size
+                if len(self.buffer) >= end:
+                    payload, self.buffer = self.buffer[_HEADER.size : end], self.buffer[end:]
+                    return kind, index, payload
+            wait = None if deadline is None else max(deadline - time.perf_counter(), 0)
+            if not select.select([self.pipe], [], [], wait)[0]:
+                return self.TIMED_OUT
+            chunk = self.pipe.read(65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+
+    def close(self) -> None:
+        self.pipe.close()
+
+
+def _send(pipe: int, kind: bytes, index: int, payload: bytes = b"") -> None:
+    data = _HEADER.pack(kind, index, len(payload)) + payload
+    while data:
+        data = data[os.write(pipe, data) :]
 
 
 def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int) -> None:
     """Body of the forked worker: never returns."""
     parent = os.getppid()
     code = 0
+    _dump_stack_on_crash()
     try:
         for index, plan in enumerate(plans):
             if os.getppid() != parent:  # the job was killed: stop instead of running orphaned
                 break
-            os.write(pipe, _MESSAGE.pack(b"S", index))
-            run_trial(plan, user_code)
-            os.write(pipe, _MESSAGE.pack(b"D", index))
+            _send(pipe, b"S", index)
+            result = run_trial(plan, user_code)
+            _send(pipe, b"D", index, result.model_dump_json().encode())
     except BaseException:
         import traceback
 
@@ -142,6 +174,14 @@ def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int) -> None:
         os._exit(code)
 
 
+def _dump_stack_on_crash() -> None:
+    """Let a trial that segfaults leave its Python stack in the job's log, where stderr has a file."""
+    try:
+        faulthandler.enable(sys.stderr)
+    except (AttributeError, ValueError, OSError):  # stderr without a file descriptor
+        pass
+
+
 def _describe(wait_status: int) -> str:
     if os.WIFSIGNALED(wait_status):
         return f"killed by {signal.Signals(os.WTERMSIG(wait_status)).name}"
@@ -151,8 +191,9 @@ def _describe(wait_status: int) -> str:
 def run_batch(study: StudyConfig, first: int, last: int, manifest: Path | None = None) -> BatchManifest:
     """Make trials ``first..last`` (skipping those up to date) and write their table rows."""
     plans = plan_batch(study, range(first, last + 1))
-    progress = BatchProgress(plans, f"trials {first}-{last}")
-    results = run_plans(plans, UserCode.load(study), study.trial_timeout, progress)
+    results, todo = split_finished(plans)
+    progress = BatchProgress(f"trials {first}-{last}", to_run=len(todo), skipped=len(results))
+    results |= run_plans(todo, UserCode.load(study), study.trial_timeout, progress)
     progress.finish()
     rows = [table_row(plan, results[plan.number]) for plan in plans]
     batch = BatchManifest(first=first, last=last, rows=rows)

@@ -101,6 +101,10 @@ class StudyConfig(BaseModel):
     """``package.module:function`` computing ``metrics(model, data) -> dict[str, float]`` at the
     end of the default runtime's simulation."""
 
+    metric_units: dict[str, str] = Field(default_factory=dict, exclude=True)
+    """Units of the metrics, by name (``{final_angle: deg}``), for tables and plots. Kept out of
+    the trial files: a change of units re-makes no trial."""
+
     objective: str | None = None
     """``package.module:function`` scoring a trial: ``objective(metrics) -> float``. Optional for
     Monte Carlo studies (its value goes in the table), required for optimisation."""

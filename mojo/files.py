@@ -106,8 +106,16 @@ class BatchManifest(_Frozen):
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so readers only ever see a whole file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
+    tmp = f"{path.parent}/.{path.name}.{os.getpid()}.tmp"
+    # os.open rather than open(): a trial writes four files, and the text layer's set-up cost
+    # doubles the time each write takes.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        data = text.encode()
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
 
 

@@ -25,6 +25,10 @@ class _Tee:
             stream.write(text)
         return len(text)
 
+    def fileno(self) -> int:
+        """The log file's descriptor, for writers below Python (e.g. faulthandler)."""
+        return self.streams[-1].fileno()
+
     def flush(self) -> None:
         for stream in self.streams:
             stream.flush()

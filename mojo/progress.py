@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Callable, TextIO
 
-from mojo.files import RESULT_JSON, TrialResult
+from mojo.files import TrialResult
 from mojo.trial import TrialPlan
 
 STEP = 0.1
@@ -31,31 +31,22 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
-def _up_to_date(plan: TrialPlan) -> bool:
-    """Whether the batch will skip the trial: its result exists and was made from this config
-    (a quick look for the input hash, cheaper than :func:`mojo.trial.finished_result`)."""
-    try:
-        result = (plan.dir / RESULT_JSON).read_bytes()
-    except OSError:
-        return False
-    return plan.input_hash.encode() in result
-
-
 class BatchProgress:
     """Progress of one batch job; call it with each finished ``(plan, result)``."""
 
     def __init__(
         self,
-        plans: list[TrialPlan],
         label: str,
+        to_run: int,
+        skipped: int = 0,
         stream: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.label = label
         self.stream = stream
         self.clock = clock
-        self.total = len(plans)
-        self.skipped = sum(1 for plan in plans if _up_to_date(plan))
+        self.total = to_run + skipped
+        self.skipped = skipped
         self.done = 0
         self.problems = 0
         self.start = self.last_line = clock()

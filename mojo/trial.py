@@ -7,6 +7,7 @@ import math
 import time
 import traceback
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
@@ -48,11 +49,11 @@ class TrialPlan:
     config: TrialConfig
     values: dict[str, NamedValue]
 
-    @property
+    @cached_property
     def config_json(self) -> str:
         return self.config.model_dump_json(indent=2) + "\n"
 
-    @property
+    @cached_property
     def input_hash(self) -> str:
         return hashlib.sha256(self.config_json.encode()).hexdigest()
 

@@ -20,3 +20,9 @@ rule aggregate:
         summary=TABLES[2],
     script:
         "../scripts/aggregate.py"
+
+
+# `snakemake tables`: the trials and their tables, without the report's plots.
+rule tables:
+    input:
+        TABLES,

@@ -28,10 +28,11 @@ localrules:
     environment,
 
 
+# Reads the batch manifests itself (as the aggregate does) so that it runs beside the aggregate.
 rule plots:
+    priority: 1  # the longest job at the end of a study: start it before the aggregate
     input:
-        parquet=TABLES[0],
-        summary=TABLES[2],
+        mojo_workflow.batch_manifests(STUDY),
     output:
         status=report(PLOTS["status"], caption="../report/status.rst", category="Monte Carlo"),
         parameters=report(
@@ -43,6 +44,7 @@ rule plots:
         summary=report(PLOTS["summary"], caption="../report/summary.rst", category="Tables"),
     params:
         units={name: spec.unit for name, spec in STUDY.parameters.items()},
+        metric_units=STUDY.metric_units,
     script:
         "../scripts/plots.py"
 
@@ -50,6 +52,7 @@ rule plots:
 # Recorded once, when the study is first run: it has no inputs, so it is never re-made (delete
 # the files to record the environment again).
 rule environment:
+    priority: -1  # after the trials have their cores: it only records what is installed
     output:
         json=report(ENVIRONMENT["json"], caption="../report/environment.rst", category="Provenance"),
         txt=report(ENVIRONMENT["txt"], caption="../report/environment.rst", category="Provenance"),

@@ -1,12 +1,16 @@
 """Snakemake job: the Monte Carlo study's report plots and summary table."""
 
-import pandas as pd
+from pathlib import Path
 
+from mojo.aggregate import read_rows, summary_table, trials_table
 from mojo.plots import monte_carlo_plots
 
+rows = read_rows([Path(p) for p in snakemake.input])
+table = trials_table(rows)
 monte_carlo_plots(
-    pd.read_parquet(snakemake.input.parquet),
-    pd.read_csv(snakemake.input.summary),
+    table,
+    summary_table(table, rows),
     snakemake.params.units,
     dict(snakemake.output.items()),
+    snakemake.params.metric_units,
 )
