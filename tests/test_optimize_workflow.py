@@ -180,6 +180,21 @@ def test_growing_n_trial_continues_the_study_inside_the_refined_window(workflow:
     assert json.loads((opt_dir(workflow) / "best.json").read_text())["n_trial"] == 16
 
 
+def test_a_lost_storage_is_rebuilt_from_the_trial_files(workflow: Workflow):
+    workflow.write_config(box_config(n_trial=8))
+    workflow.run("optimize")
+    before = [(t.number, t.params, t.value, t.state) for t in load_optuna(workflow).trials]
+    mtimes = {p: p.stat().st_mtime_ns for p in opt_dir(workflow).glob("trial_*/result.json")}
+
+    (opt_dir(workflow) / "study.db").unlink()
+    workflow.write_config(box_config(n_trial=12))
+    workflow.run("optimize")
+    study = load_optuna(workflow)
+    assert [(t.number, t.params, t.value, t.state) for t in study.trials[:8]] == before
+    assert len(study.trials) == 12 and len({t.params["friction"] for t in study.trials}) == 12
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes  # nothing simulated again
+
+
 def test_several_evaluations_per_trial_have_own_folders_seeds_and_mean(workflow: Workflow):
     config = box_config(n_trial=4, evals_per_trial=3)
     config["parameters"]["speed"] = {"dist": "uniform", "low": 1.8, "high": 2.2, "unit": "m/s"}
