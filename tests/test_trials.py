@@ -141,3 +141,16 @@ def test_config_json_records_what_made_the_trial(tmp_path):
     assert config["parameters"]["height"] == {"nominal": None, "unit": "m", "dist": "uniform", "low": 0.5, "high": 1.5}
     named = json.loads((trial_dir(s, 1) / "named_values.json").read_text())
     assert named["height"]["source"] == "sampled" and named["height"]["unit"] == "m"
+
+
+def test_a_user_runtime_gets_the_trial_and_its_run_kwargs(tmp_path):
+    def run(**changes):
+        s = load_study(ball_config(results_dir=str(tmp_path / str(len(list(tmp_path.iterdir())))),
+                                   runtime="tests.trial_models:damped_drop", metrics=None, **changes))
+        return {row.trial: row.metrics for row in run_batch(s, 0, 3).rows}
+
+    free = run(run_kwargs={"steps": 400})
+    assert all(m["steps"] < 400 for m in free.values())  # its own stop condition ended each trial
+    held = run(run_kwargs={"steps": 400, "drag": 30.0})
+    assert all(held[n]["z"] > free[n]["z"] for n in free)  # run_kwargs reached the runtime
+    assert run(run_kwargs={"steps": 400}) == free  # seeded from the trial: reproducible

@@ -61,3 +61,19 @@ def checked_metrics(model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, flo
     if model.nbody > 1 and model.body_mass[1] > 1.5:
         raise TrialFailed(f"ball too heavy: {model.body_mass[1]:.2f} kg")
     return height_metrics(model, data)
+
+
+def damped_drop(model: mujoco.MjModel, data: mujoco.MjData, trial, drag: float = 0.0, steps: int = 100) -> dict:
+    """A user runtime: pushes the ball up with ``drag`` × its height each step, plus noise seeded
+    from the trial, and stops early once the ball is below ``trial.values['height'] / 2``."""
+    import numpy as np
+
+    from mojo.runtime import step
+
+    rng = np.random.default_rng(trial.seed)
+    for done in range(steps):
+        data.qfrc_applied[2] = drag * data.qpos[2] + rng.normal(0.0, 0.01)
+        step(model, data, 1)
+        if data.qpos[2] < trial.values["height"] / 2:
+            break
+    return {"z": float(data.qpos[2]), "steps": done + 1}
