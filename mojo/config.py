@@ -156,7 +156,16 @@ class StudyConfig(BaseModel):
             raise ValueError(
                 f"overrides name unknown parameter(s) {unknown}; parameters are {sorted(self.parameters)}"
             )
+        for name, value in self.overrides.items():
+            try:
+                self.parameters[name].coerce(value)
+            except ValueError as error:
+                raise ValueError(f"overrides.{name}: {error}") from None
         return self
+
+    def override(self, name: str) -> Any:
+        """The override of parameter ``name`` as a value of its distribution's kind."""
+        return self.parameters[name].coerce(self.overrides[name])
 
     @property
     def padding_width(self) -> int:
@@ -184,7 +193,9 @@ def format_validation_error(error: ValidationError, data: dict[str, Any]) -> str
         if problem["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see README for the keys allowed here)"
         value = problem.get("input")
-        shown = "" if problem["type"] == "missing" else f" = {value!r}"
+        # A check across keys (an empty key) names its keys in the message: the value is the
+        # whole config, too long to repeat.
+        shown = "" if problem["type"] == "missing" or not key else f" = {value!r}"
         lines.append(f"  {key or '<config>'}{shown}: {message}")
     return "invalid study config:\n" + "\n".join(lines)
 

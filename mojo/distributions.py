@@ -37,6 +37,10 @@ class _Distribution(BaseModel):
         """The closed interval the values lie in, when the distribution has one."""
         return None
 
+    def coerce(self, value: Any) -> Any:
+        """An override as a value of this parameter: ``--config`` hands over numbers as text."""
+        return value
+
     @model_validator(mode="after")
     def _nominal_within_bounds(self):
         bounds = self.bounds()
@@ -67,7 +71,17 @@ class _Bounded(_Distribution):
         return (self.low, self.high)
 
 
-class Uniform(_Bounded):
+class _Real:
+    """Mixin of the distributions of real numbers: overrides become floats."""
+
+    def coerce(self, value: Any) -> float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"override {value!r} is not a number") from None
+
+
+class Uniform(_Real, _Bounded):
     """Every value in [low, high] equally likely."""
 
     dist: Literal["uniform"]
@@ -89,11 +103,20 @@ class Integer(_Bounded):
     def default_nominal(self) -> int:
         return (self.low + self.high) // 2
 
+    def coerce(self, value: Any) -> int:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not number.is_integer():
+            raise ValueError(f"override {value!r} is not a whole number")
+        return int(number)
+
     def draw(self, rng: np.random.Generator) -> int:
         return int(rng.integers(self.low, self.high, endpoint=True))
 
 
-class Normal(_Distribution):
+class Normal(_Real, _Distribution):
     """Gaussian with the given mean and standard deviation."""
 
     dist: Literal["normal"]
@@ -107,7 +130,7 @@ class Normal(_Distribution):
         return float(rng.normal(self.mean, self.std))
 
 
-class TruncatedNormal(_Bounded):
+class TruncatedNormal(_Real, _Bounded):
     """Gaussian (mean, std) restricted to [low, high]; drawn by inverting the CDF, so it is exact
     even far in the tails."""
 
@@ -127,7 +150,7 @@ class TruncatedNormal(_Bounded):
         return min(max(normal.inv_cdf(u), self.low), self.high)
 
 
-class LogNormal(_Distribution):
+class LogNormal(_Real, _Distribution):
     """exp(X) with X ~ Normal(mu, sigma): positive values spread over orders of magnitude
     (damping, stiffness, friction coefficients)."""
 
@@ -167,6 +190,14 @@ class Choice(_Distribution):
 
     def default_nominal(self) -> Any:
         return self.values[0]
+
+    def coerce(self, value: Any) -> Any:
+        if isinstance(value, str) and value not in self.values:
+            import yaml  # "--config 'overrides={n: 2}'" hands the value over as the text "2"
+
+            parsed = yaml.safe_load(value)
+            return parsed if parsed in self.values else value
+        return value
 
     def draw(self, rng: np.random.Generator) -> Any:
         p = None

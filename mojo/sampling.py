@@ -26,7 +26,7 @@ def sample_parameters(
         if name in fixed:
             values[name] = fixed[name]
         elif name in study.overrides:
-            values[name] = NamedValue(value=study.overrides[name], unit=dist.unit, source="override")
+            values[name] = NamedValue(value=study.override(name), unit=dist.unit, source="override")
         elif stream == NOMINAL_TRIAL:
             values[name] = NamedValue(value=dist.nominal_value(), unit=dist.unit, source="nominal")
         else:

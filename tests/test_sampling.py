@@ -67,3 +67,23 @@ def test_overrides_apply_to_every_trial_including_nominal():
     for trial in (0, 1, 9):
         named = sample_parameters(s, trial)["height"]
         assert (named.value, named.source, named.unit) == (3.25, "override", "m")
+
+
+def test_overrides_given_as_text_on_the_command_line_become_values():
+    s = study(
+        parameters=ALL_KINDS,
+        overrides={"u": "1.5", "i": "4", "c": "[1, 2]", "k": "text", "n": 3},
+    )
+    values = {name: nv.value for name, nv in sample_parameters(s, 2).items()}
+    assert (values["u"], values["i"], values["c"], values["k"], values["n"]) == (1.5, 4, [1, 2], "text", 3.0)
+    assert type(values["i"]) is int and type(values["n"]) is float
+
+
+def test_an_override_that_is_not_a_value_of_its_parameter_is_refused():
+    from mojo.config import ConfigError
+    import pytest
+
+    with pytest.raises(ConfigError, match=r"overrides.i: override '4.5' is not a whole number"):
+        study(parameters=ALL_KINDS, overrides={"i": "4.5"})
+    with pytest.raises(ConfigError, match=r"overrides.u: override 'abc' is not a number"):
+        study(parameters=ALL_KINDS, overrides={"u": "abc"})

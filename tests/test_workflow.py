@@ -212,3 +212,11 @@ def test_killed_run_resumes_to_identical_files(tmp_path: Path):
     assert reproducible_files(killed.study_dir()) == reproducible_files(reference.study_dir())
     assert metrics_of(killed.study_dir()) == metrics_of(reference.study_dir())
     assert not list(killed.study_dir().glob("trial_*/.*.tmp"))
+
+
+def test_an_override_on_the_command_line_fixes_the_parameter(workflow: Workflow):
+    workflow.write_config(ball_config(n_trial=3))
+    workflow.run("--config", "overrides={height: 1.25}")
+    for named in workflow.study_dir().glob("trial_*/named_values.json"):
+        height = json.loads(named.read_text())["height"]
+        assert height == {"value": 1.25, "unit": "m", "source": "override"}
