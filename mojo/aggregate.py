@@ -61,6 +61,7 @@ def summary_table(table: pd.DataFrame, rows: list[TrialRow]) -> pd.DataFrame:
         described = values.describe(percentiles=list(PERCENTILES))
         stats.append({"kind": kind, "name": name, **described.to_dict()})
     summary = pd.DataFrame.from_records(counts + stats)
+    summary["count"] = summary["count"].astype(int)
     return summary.rename(columns={"50%": "median"})
 
 
