@@ -28,13 +28,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from mojo.files import STATUSES  # noqa: E402
+
 DPI = 100
 PANEL = (3.4, 2.6)
 """Inches of one panel in a grid of small plots."""
 COLUMNS = 3
 """Panels per row in a grid of small plots."""
 
-STATUS_ORDER = ("success", "failure", "unstable", "error", "timeout")
 STATUS_COLORS = {
     "success": "#4c72b0",
     "failure": "#dd8452",
@@ -174,7 +175,7 @@ def successful(table: pd.DataFrame) -> pd.DataFrame:
 
 def statuses_present(table: pd.DataFrame) -> list[str]:
     present = set(table["status"])
-    return [s for s in STATUS_ORDER if s in present]
+    return [s for s in STATUSES if s in present]
 
 
 def _categories(series: pd.Series) -> list:
@@ -190,7 +191,7 @@ def status_counts(table: pd.DataFrame, path: str | Path) -> Path:
     fig, (ax,) = new_figure(1, panel=(6.0, 2.4))
     counts = table["status"].value_counts()
     total = max(len(table), 1)
-    statuses = list(STATUS_ORDER)
+    statuses = list(STATUSES)
     values = [int(counts.get(s, 0)) for s in statuses]
     ax.barh(statuses, values, color=[STATUS_COLORS[s] for s in statuses])
     ax.invert_yaxis()

@@ -15,6 +15,7 @@ import time
 from typing import Callable, TextIO
 
 from mojo.files import TrialResult
+from mojo.status import format_duration
 from mojo.trial import TrialPlan
 
 STEP = 0.1
@@ -22,13 +23,6 @@ STEP = 0.1
 MIN_INTERVAL = 2.0
 MAX_INTERVAL = 30.0
 DETAILED_PROBLEMS = 20
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
 class BatchProgress:
@@ -87,9 +81,9 @@ class BatchProgress:
             f"{self.problems} not successful, {left} left, {rate:.3g} trials/s"
         )
         if left:
-            text += f", ETA {_duration(left / rate)}" if rate > 0 else ", ETA unknown"
+            text += f", ETA {format_duration(left / rate)}" if rate > 0 else ", ETA unknown"
         else:
-            text += f", took {_duration(elapsed)}"
+            text += f", took {format_duration(elapsed)}"
         if self.skipped:
             text += f" ({self.skipped} already done)"
         self._print(text)

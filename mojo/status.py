@@ -205,7 +205,8 @@ def _throughput(times: list[float], walls: list[float]) -> float | None:
 # --- output ------------------------------------------------------------------------------------
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """A duration for people: ``'42 s'``, ``'3 min 07 s'``, ``'2 h 05 min'``."""
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -240,15 +241,15 @@ def format_status(status: StudyStatus) -> str:
     if status.throughput:
         rate = status.throughput
         shown = f"{rate:.3g} trials/s" if rate >= 1 else f"{rate * 60:.3g} trials/min"
-        lines.append(f"  throughput {shown} (last {_duration(RATE_WINDOW)} of results)")
+        lines.append(f"  throughput {shown} (last {format_duration(RATE_WINDOW)} of results)")
     if status.last_result_age is not None:
         state = "running" if status.running else ("" if status.left == 0 else "not running (no recent activity)")
-        lines.append(f"  last result {_duration(status.last_result_age)} ago" + (f": {state}" if state else ""))
+        lines.append(f"  last result {format_duration(status.last_result_age)} ago" + (f": {state}" if state else ""))
     if status.left == 0:
         lines.append("  complete")
     elif status.eta_seconds is not None:
         at = datetime.datetime.now() + datetime.timedelta(seconds=status.eta_seconds)
-        lines.append(f"  ETA {_duration(status.eta_seconds)} (about {at:%H:%M:%S})")
+        lines.append(f"  ETA {format_duration(status.eta_seconds)} (about {at:%H:%M:%S})")
     if status.recent_problems:
         lines.append("recent problems (newest first):")
         for problem in status.recent_problems:
