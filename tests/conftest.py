@@ -34,6 +34,15 @@ def ball_config(**changes) -> dict:
     return config
 
 
+def reproducible_files(study_dir: Path) -> dict[str, bytes]:
+    """Every trial file that must match bit for bit (result.json holds timings)."""
+    return {
+        f"{p.parent.name}/{p.name}": p.read_bytes()
+        for p in sorted(study_dir.glob("trial_*/*"))
+        if p.name != "result.json"
+    }
+
+
 class Workflow:
     """The real workflow, run with ``snakemake`` in its own working folder."""
 

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import SNAKEMAKE, Workflow, ball_config
+from tests.conftest import SNAKEMAKE, Workflow, ball_config, reproducible_files
 from tests.conftest_slurm import slurm_cluster  # noqa: F401
 from tests.slurm_cluster import SlurmCluster, find_binary
 
@@ -102,15 +102,6 @@ def slurm(slurm_cluster: SlurmCluster, tmp_path_factory) -> Slurm:  # noqa: F811
 def write_config(path: Path, config: dict) -> Path:
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
-
-
-def trial_files(study_dir: Path) -> dict[str, bytes]:
-    """Every trial file that must match bit for bit (result.json holds timings)."""
-    return {
-        f"{p.parent.name}/{p.name}": p.read_bytes()
-        for p in sorted(study_dir.glob("trial_*/*"))
-        if p.name != "result.json"
-    }
 
 
 def results_of(study_dir: Path) -> dict[str, tuple]:
@@ -188,8 +179,8 @@ def test_monte_carlo_on_slurm_matches_a_local_run(slurm: Slurm, tmp_path: Path):
     assert (workdir / ".snakemake" / "mojo" / "slurm" / "partitions.yaml").exists()
 
     ours, theirs = workdir / "results" / "balls", local.study_dir()
-    assert trial_files(ours) == trial_files(theirs)
-    assert len(trial_files(ours)) == 16 * 3
+    assert reproducible_files(ours) == reproducible_files(theirs)
+    assert len(reproducible_files(ours)) == 16 * 3
     assert results_of(ours) == results_of(theirs)
     statuses = {status for status, _ in results_of(ours).values()}
     assert "failure" in statuses and "success" in statuses  # a failed trial is recorded, not fatal

@@ -10,7 +10,7 @@ from mojo.batch import run_batch
 from mojo.config import load_study
 from mojo.files import TRIAL_FILES
 from mojo.layout import trial_dir
-from tests.conftest import ball_config
+from tests.conftest import ball_config, reproducible_files
 
 MODES = ["ok", "unstable", "raise", "crash", "xml"]
 
@@ -95,14 +95,6 @@ def test_a_crash_does_not_stop_the_batch(tmp_path):
     assert all(r.status == "success" for r in rows if r.trial not in crashed)
 
 
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "result.json"
-    }
-
-
 def metrics_of(folder: Path) -> dict:
     return {p.parent.name: json.loads(p.read_text())["metrics"] for p in sorted(folder.rglob("result.json"))}
 
@@ -114,7 +106,7 @@ def test_files_do_not_depend_on_how_trials_are_batched(tmp_path):
     for first in range(0, 12, 5):
         run_batch(split, first, min(first + 4, 11))
     a, b = tmp_path / "a" / "balls", tmp_path / "b" / "balls"
-    assert snapshot(a) == snapshot(b) and len(snapshot(a)) == 36
+    assert reproducible_files(a) == reproducible_files(b) and len(reproducible_files(a)) == 36
     assert metrics_of(a) == metrics_of(b)
 
 

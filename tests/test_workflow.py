@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, SNAKEMAKE, Workflow, ball_config
+from tests.conftest import REPO, SNAKEMAKE, Workflow, ball_config, reproducible_files
 
 pytestmark = pytest.mark.slow
 
@@ -21,15 +21,6 @@ NOTHING_TO_DO = "Nothing to be done"
 
 def files_of(study_dir: Path, name: str) -> dict[str, bytes]:
     return {p.parent.name: p.read_bytes() for p in sorted(study_dir.glob(f"trial_*/{name}"))}
-
-
-def reproducible_files(study_dir: Path) -> dict[str, bytes]:
-    """Every trial file that must match bit for bit (result.json holds timings)."""
-    return {
-        f"{p.parent.name}/{p.name}": p.read_bytes()
-        for p in sorted(study_dir.glob("trial_*/*"))
-        if p.name != "result.json"
-    }
 
 
 def metrics_of(study_dir: Path) -> dict[str, dict]:
