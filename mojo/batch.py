@@ -62,6 +62,14 @@ def run_plans(
     """Run every plan not yet done; return each plan's result by trial number. ``progress`` is
     called as each trial finishes."""
     results, todo = split_finished(plans)
+    return results | run_todo(todo, code, timeout, progress)
+
+
+def run_todo(
+    todo: list[TrialPlan], code: UserCode, timeout: float | None = None, progress: Progress | None = None
+) -> dict[int, TrialResult]:
+    """Run ``todo`` (plans known not to be done); return each plan's result by trial number."""
+    results: dict[int, TrialResult] = {}
 
     def finish(plan: TrialPlan, result: TrialResult) -> None:
         results[plan.number] = result
@@ -193,7 +201,7 @@ def run_batch(study: StudyConfig, first: int, last: int, manifest: Path | None =
     plans = plan_batch(study, range(first, last + 1))
     results, todo = split_finished(plans)
     progress = BatchProgress(f"trials {first}-{last}", to_run=len(todo), skipped=len(results))
-    results |= run_plans(todo, UserCode.load(study), study.trial_timeout, progress)
+    results |= run_todo(todo, UserCode.load(study), study.trial_timeout, progress)
     progress.finish()
     rows = [table_row(plan, results[plan.number]) for plan in plans]
     batch = BatchManifest(first=first, last=last, rows=rows)
