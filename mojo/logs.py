@@ -1,23 +1,35 @@
-"""Sending a job's stderr (progress and trial errors) to its Snakemake log file."""
+"""Where a job reports: stderr and its Snakemake log file, both at once."""
 
 from __future__ import annotations
 
 import contextlib
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, TextIO
+
+
+@contextlib.contextmanager
+def job_log(path: str | Path) -> Iterator[TextIO]:
+    """A stream that writes to stderr and to the log file ``path``.
+
+    For jobs that run in a thread of Snakemake's own process (``run:``), where redirecting stderr
+    would also catch Snakemake's output and every other job's.
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as log:
+        yield _Tee(sys.stderr, log)
 
 
 @contextlib.contextmanager
 def log_to(path: str | Path) -> Iterator[None]:
-    """Copy everything written to stderr inside the block into ``path`` as well."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as log, contextlib.redirect_stderr(_Tee(sys.stderr, log)):
+    """Copy everything written to stderr inside the block into ``path`` as well (for ``script:``
+    jobs, which have a process of their own)."""
+    with job_log(path) as tee, contextlib.redirect_stderr(tee):
         yield
 
 
 class _Tee:
-    def __init__(self, *streams):
+    def __init__(self, *streams: TextIO):
         self.streams = streams
 
     def write(self, text: str) -> int:
@@ -26,7 +38,8 @@ class _Tee:
         return len(text)
 
     def fileno(self) -> int:
-        """The log file's descriptor, for writers below Python (e.g. faulthandler)."""
+        """The log file's descriptor, for writers below Python (e.g. faulthandler, a forked
+        worker's stdout and stderr)."""
         return self.streams[-1].fileno()
 
     def flush(self) -> None:

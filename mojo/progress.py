@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Callable, TextIO
 
-from mojo.files import TrialResult
+from mojo.files import TrialRow
 from mojo.status import format_duration
 from mojo.trial import TrialPlan
 
@@ -53,7 +53,7 @@ class BatchProgress:
     def _print(self, text: str) -> None:
         print(f"[mojo] {self.label}: {text}", file=self.stream or sys.stderr, flush=True)
 
-    def __call__(self, plan: TrialPlan, result: TrialResult | None) -> None:
+    def __call__(self, plan: TrialPlan, result: TrialRow | None) -> None:
         self.done += 1
         status = getattr(result, "status", None)
         if status != "success":

@@ -42,12 +42,30 @@ def code_hashes(study: StudyConfig) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class TrialPlan:
-    """A trial before it runs: where it goes, its config and its values."""
+    """A trial before it runs: where it goes, and how its config and values are resolved.
 
+    The config and the values are worked out on first use: for a trial that runs, that is in the
+    worker process that runs it (see :mod:`mojo.batch`), so planning a batch costs nothing.
+    """
+
+    study: StudyConfig
     number: int
     dir: Path
-    config: TrialConfig
-    values: dict[str, NamedValue]
+    template: TrialConfig
+    """The config every trial of the study shares (see :func:`config_template`)."""
+    stream: int
+    """Which random draws the trial gets: the trial number, or an evaluation's own number."""
+    fixed: dict[str, NamedValue] | None = None
+    """Values pinned whatever the draws (the optimiser's choices)."""
+
+    @cached_property
+    def config(self) -> TrialConfig:
+        seed = trial_seed(self.study.seed, self.stream)
+        return self.template.model_copy(update={"trial": self.number, "trial_seed": seed})
+
+    @cached_property
+    def values(self) -> dict[str, NamedValue]:
+        return sample_parameters(self.study, self.stream, self.fixed)
 
     @cached_property
     def config_json(self) -> str:
@@ -58,22 +76,13 @@ class TrialPlan:
         return hashlib.sha256(self.config_json.encode()).hexdigest()
 
 
-def plan_trial(
-    study: StudyConfig,
-    number: int,
-    trial_dir: Path,
-    hashes: dict[str, str],
-    stream: int | None = None,
-    fixed: dict[str, NamedValue] | None = None,
-) -> TrialPlan:
-    """Resolve trial ``number``'s config and values. ``stream`` (default: the trial number)
-    picks the random draws; ``fixed`` pins values (the optimiser's choices)."""
-    stream = number if stream is None else stream
-    config = TrialConfig(
+def config_template(study: StudyConfig, hashes: dict[str, str]) -> TrialConfig:
+    """The part of ``config.json`` that is the same in every trial of ``study`` (trial 0's)."""
+    return TrialConfig(
         study=study.study,
-        trial=number,
+        trial=0,
         seed=study.seed,
-        trial_seed=trial_seed(study.seed, stream),
+        trial_seed=trial_seed(study.seed, 0),
         **study.model_dump(
             include={
                 "generator", "gen_args", "gen_kwargs", "runtime", "run_args", "run_kwargs",
@@ -82,7 +91,19 @@ def plan_trial(
         ),
         code_hashes=hashes,
     )
-    return TrialPlan(number, trial_dir, config, sample_parameters(study, stream, fixed))
+
+
+def plan_trial(
+    study: StudyConfig,
+    number: int,
+    trial_dir: Path,
+    template: TrialConfig,
+    stream: int | None = None,
+    fixed: dict[str, NamedValue] | None = None,
+) -> TrialPlan:
+    """Trial ``number``'s plan. ``stream`` (default: the trial number) picks the random draws;
+    ``fixed`` pins values (the optimiser's choices)."""
+    return TrialPlan(study, number, trial_dir, template, number if stream is None else stream, fixed)
 
 
 def finished_result(plan: TrialPlan) -> TrialResult | None:

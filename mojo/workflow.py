@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 from mojo.config import StudyConfig
@@ -71,3 +72,18 @@ def study_started(study: StudyConfig) -> bool:
     """Whether any batch of this study has finished before (used when ``resume`` is false)."""
     batches = Path(manifest_path(study, 0, 0)).parent
     return batches.is_dir() and any(batches.iterdir())
+
+
+def stop_rescheduling_timers() -> None:
+    """Cancel Snakemake's pending job-rate timers once a run is over.
+
+    Snakemake re-checks its job rate limit on a one-second ``threading.Timer``, and Python waits
+    for such threads before it exits: without this, every finished run sits idle for up to a
+    second. Run from ``onsuccess``/``onerror``, when the scheduler has stopped.
+    """
+    for thread in threading.enumerate():
+        function = getattr(thread, "function", None)
+        if isinstance(thread, threading.Timer) and "_schedule_reevalutation" in getattr(
+            function, "__qualname__", ""
+        ):
+            thread.cancel()

@@ -15,20 +15,20 @@ from pathlib import Path
 
 from mojo.batch import run_plans
 from mojo.config import StudyConfig
-from mojo.files import NAMED_VALUES_JSON, RESULT_JSON, NamedValue, TrialResult, write_model
+from mojo.files import NAMED_VALUES_JSON, RESULT_JSON, NamedValue, TrialConfig, TrialRow, write_model
 from mojo.optimize.files import AskedTrial, EvalBatch, EvalRow, RoundFile, opt_dir
 from mojo.sampling import plain_values
-from mojo.trial import TrialPlan, UserCode, code_hashes, plan_trial
+from mojo.trial import TrialPlan, UserCode, code_hashes, config_template, plan_trial
 
 
-def plan_evaluations(study: StudyConfig, trial: AskedTrial, hashes: dict[str, str]) -> list[TrialPlan]:
+def plan_evaluations(study: StudyConfig, trial: AskedTrial, template: TrialConfig) -> list[TrialPlan]:
     units = {name: study.parameters[name].unit for name in trial.params}
     fixed = {
         name: NamedValue(value=value, unit=units[name], source="optimizer")
         for name, value in trial.params.items()
     }
     root = opt_dir(study)
-    return [plan_trial(study, e.number, root / e.dir, hashes, fixed=fixed) for e in trial.evals]
+    return [plan_trial(study, e.number, root / e.dir, template, fixed=fixed) for e in trial.evals]
 
 
 def forget_stale_result(plan: TrialPlan) -> None:
@@ -50,12 +50,12 @@ def run_round_job(study: StudyConfig, round_file: Path, job: int, manifest: Path
     opt = study.optimize
     round_ = RoundFile.model_validate_json(round_file.read_bytes())
     trials = [t for t in round_.trials if t.job == job]
-    hashes = code_hashes(study)
-    plans = {t.trial: plan_evaluations(study, t, hashes) for t in trials}
+    template = config_template(study, code_hashes(study))
+    plans = {t.trial: plan_evaluations(study, t, template) for t in trials}
     for trial_plans in plans.values():
         for plan in trial_plans:
             forget_stale_result(plan)
-    results: dict[tuple[int, int], TrialResult] = {}
+    results: dict[tuple[int, int], TrialRow] = {}
     alive = [t.trial for t in trials]
     code = None
     depth = max((len(p) for p in plans.values()), default=0)
@@ -94,6 +94,6 @@ def run_round_job(study: StudyConfig, round_file: Path, job: int, manifest: Path
     return batch
 
 
-def _log_progress(plan: TrialPlan, result: TrialResult) -> None:
+def _log_progress(plan: TrialPlan, result: TrialRow) -> None:
     if result.status != "success":
         print(f"evaluation {plan.dir.name}: {result.status}: {result.reason}", file=sys.stderr, flush=True)

@@ -25,3 +25,12 @@ wildcard_constraints:
     trial=r"\d+",
     first=r"\d+",
     last=r"\d+",
+
+
+# A finished run exits at once instead of waiting up to a second for Snakemake's scheduler timer.
+onsuccess:
+    mojo_workflow.stop_rescheduling_timers()
+
+
+onerror:
+    mojo_workflow.stop_rescheduling_timers()

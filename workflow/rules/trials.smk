@@ -1,6 +1,12 @@
-# Trials run in batches (one job, one process, many trials); any single trial can also be made
-# on its own by asking for one of its files.
+# Trials run in batches (one job, one worker process, many trials); any single trial can also be
+# made on its own by asking for one of its files. Both are `run:` jobs: they run in a thread of
+# Snakemake's own process (force-use-threads in the default profile), so a job starts in
+# milliseconds instead of paying Python's start-up and imports again; the trials themselves run
+# in a forked worker (see mojo/batch.py).
+from pathlib import Path
+
 from mojo import cluster as mojo_cluster
+from mojo.batch import run_batch
 
 # On SLURM: a working status command, the partition file, and no submission of a job that no
 # partition can hold (see mojo/cluster.py). Does nothing in local runs and in cluster jobs.
@@ -18,8 +24,8 @@ rule trial_batch:
         **mojo_cluster.job_resources(STUDY, STUDY.job_size),
     log:
         f"{STUDY_DIR}/.mojo/logs/trials_{{first}}-{{last}}.log",
-    script:
-        "../scripts/run_batch.py"
+    run:
+        run_batch(STUDY, int(wildcards.first), int(wildcards.last), Path(output.manifest), Path(log[0]))
 
 
 rule trial:
@@ -37,5 +43,6 @@ rule trial:
         **mojo_cluster.job_resources(STUDY, 1),
     log:
         f"{STUDY_DIR}/.mojo/logs/trial_{{trial}}.log",
-    script:
-        "../scripts/run_trial.py"
+    run:
+        trial = mojo_workflow.check_trial_name(STUDY, wildcards.trial)
+        run_batch(STUDY, trial, trial, log=Path(log[0]))

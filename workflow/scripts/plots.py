@@ -8,8 +8,8 @@ from mojo.plots import monte_carlo_plots
 rows = read_rows([Path(p) for p in snakemake.input])
 table = trials_table(rows)
 monte_carlo_plots(
-    table,
-    summary_table(table, rows),
+    table.to_pandas(),
+    summary_table(table, rows).to_pandas(),
     snakemake.params.units,
     dict(snakemake.output.items()),
     snakemake.params.metric_units,
