@@ -5,6 +5,11 @@ folder, then the same N simulations as a bare loop (build, compile, step, metric
 2-process pool that writes nothing, both as child processes of this script. Prints both wall
 times and their ratio.
 
+The study runs in a fresh folder under ``--workdir`` (default: ``benchmarks/.runs`` in this
+project, on the disk where a study's ``results/`` would be). Creating files costs very different
+amounts on different file systems (on our CI machine kind, ten times more in ``/tmp`` than on the
+project's disk), and a study creates five per trial: pass ``--workdir /tmp`` to measure there.
+
     python benchmarks/bench_montecarlo.py            # N=1000, light and heavy models
     python benchmarks/bench_montecarlo.py --n 5000 --models light
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,20 +88,20 @@ def timed(command: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def bench(name: str, n_trial: int, target: str) -> tuple[float, float]:
-    """Wall seconds of the workflow (``target``, from a clean folder) and of the bare loop."""
-    with tempfile.TemporaryDirectory(prefix=f"mojo-bench-{name}-") as tmp:
-        workdir = Path(tmp)
-        config = {"study": name, "seed": 1, "n_trial": n_trial, "n_proc": 2, **MODELS[name]}
-        config_path = workdir / "config.yaml"
-        config_path.write_text(yaml.safe_dump(config))
-        (workdir / "bare.py").write_text(BARE_LOOP)
-        workflow = timed(
-            [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-             "--configfile", str(config_path), "--cores", "2", "--quiet", "all", "--", target],
-            workdir,
-        )
-        bare = timed([sys.executable, str(workdir / "bare.py"), str(config_path)], workdir)
+def bench(name: str, n_trial: int, target: str, workdir: Path) -> tuple[float, float]:
+    """Wall seconds of the workflow (``target``, in a new folder under ``workdir``) and of the
+    bare loop."""
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{name}-{target}-", dir=workdir))
+    config = {"study": name, "seed": 1, "n_trial": n_trial, "n_proc": 2, **MODELS[name]}
+    config_path = run_dir / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    (run_dir / "bare.py").write_text(BARE_LOOP)
+    workflow = timed(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(run_dir),
+         "--configfile", str(config_path), "--cores", "2", "--quiet", "all", "--", target],
+        run_dir,
+    )
+    bare = timed([sys.executable, str(run_dir / "bare.py"), str(config_path)], run_dir)
     return workflow, bare
 
 
@@ -107,13 +113,28 @@ def main() -> None:
         "--targets", nargs="+", default=["all", "tables"], choices=["all", "tables"],
         help="all: the default run (trials, tables, plots, environment); tables: trials and tables",
     )
+    parser.add_argument("--repeat", type=int, default=1, help="measure each pair this many times")
+    parser.add_argument(
+        "--workdir", type=Path, default=REPO / "benchmarks" / ".runs",
+        help="where the study folders are made (default: benchmarks/.runs in this project)",
+    )
     args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    # Every study folder is deleted at the end, not between measurements: right after thousands
+    # of files are deleted, ext4 takes longer to create new ones (it avoids reusing the freed
+    # inodes for a while), which would charge one measurement for the previous one's clean-up.
+    workdir = Path(tempfile.mkdtemp(prefix="bench-", dir=args.workdir))
+    print(f"studies run in {workdir}")
     print(f"{'model':<8}{'target':<8}{'N':>7}{'workflow s':>12}{'bare loop s':>13}{'ratio':>8}")
-    for name in args.models:
-        for target in args.targets:
-            workflow, bare = bench(name, args.n, target)
-            ratio = workflow / bare
-            print(f"{name:<8}{target:<8}{args.n:>7}{workflow:>12.2f}{bare:>13.2f}{ratio:>8.2f}", flush=True)
+    try:
+        for name in args.models:
+            for target in args.targets:
+                for _ in range(args.repeat):
+                    workflow, bare = bench(name, args.n, target, workdir)
+                    ratio = workflow / bare
+                    print(f"{name:<8}{target:<8}{args.n:>7}{workflow:>12.2f}{bare:>13.2f}{ratio:>8.2f}", flush=True)
+    finally:
+        shutil.rmtree(workdir)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import gc
 import os
 import select
 import signal
@@ -181,6 +182,9 @@ def _send(pipe: int, kind: bytes, index: int, payload: bytes = b"") -> None:
 
 def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int) -> None:
     """Body of the forked worker: never returns."""
+    # The objects inherited from the parent (all of Snakemake's, in a `run:` job) are never freed
+    # here: keep the garbage collector from walking them, and from copying their pages to do so.
+    gc.freeze()
     parent = os.getppid()
     code = 0
     _dump_stack_on_crash()

@@ -6,12 +6,11 @@ killed at any moment leaves either the old file or the new one, never half a fil
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from mojo.distributions import Distribution
 
@@ -61,6 +60,10 @@ class NamedValue(_Frozen):
     value: Any
     unit: str | None = None
     source: Literal["sampled", "nominal", "override", "optimizer"]
+
+
+NamedValues = TypeAdapter(dict[str, NamedValue])
+"""``named_values.json``: every parameter's value in one trial, by name."""
 
 
 class TrialResult(_Frozen):
@@ -123,8 +126,8 @@ def write_model(path: Path, model: BaseModel) -> None:
     write_atomic(path, model.model_dump_json(indent=2) + "\n")
 
 
-def write_json(path: Path, data: Any) -> None:
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+def write_named_values(path: Path, values: dict[str, NamedValue]) -> None:
+    write_atomic(path, NamedValues.dump_json(values, indent=2).decode() + "\n")
 
 
 def read_model(path: Path, model: type[BaseModel]):

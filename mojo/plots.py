@@ -442,3 +442,20 @@ def monte_carlo_plots(
     scatter_matrix(table, parameters, metrics, units, outputs["scatter"])
     slowest_trials(table, outputs["slowest"])
     summary_html(summary, table, units, outputs["summary"])
+
+
+def plot_study(
+    manifests: Sequence[str | Path],
+    outputs: Mapping[str, str | Path],
+    parameter_units: Mapping[str, str | None],
+    metric_units: Mapping[str, str | None] | None = None,
+) -> None:
+    """Every figure of a Monte Carlo study, from its batch manifests (what the ``plots`` rule
+    runs; the arguments are those of :func:`monte_carlo_plots`)."""
+    from mojo.aggregate import read_rows, summary_table, trials_table
+
+    rows = read_rows([Path(p) for p in manifests])
+    table = trials_table(rows)
+    monte_carlo_plots(
+        table.to_pandas(), summary_table(table, rows).to_pandas(), parameter_units, outputs, metric_units
+    )

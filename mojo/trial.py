@@ -27,7 +27,7 @@ from mojo.files import (
     TrialRow,
     read_model,
     write_atomic,
-    write_json,
+    write_named_values,
     write_model,
 )
 from mojo.sampling import plain_values, sample_parameters
@@ -155,10 +155,7 @@ def write_inputs(plan: TrialPlan) -> None:
     """Write ``config.json`` and ``named_values.json``: fixed before anything runs."""
     plan.dir.mkdir(parents=True, exist_ok=True)
     write_atomic(plan.dir / CONFIG_JSON, plan.config_json)
-    write_json(
-        plan.dir / NAMED_VALUES_JSON,
-        {name: nv.model_dump(mode="json") for name, nv in plan.values.items()},
-    )
+    write_named_values(plan.dir / NAMED_VALUES_JSON, plan.values)
 
 
 def write_placeholder_model(plan: TrialPlan, reason: str) -> None:

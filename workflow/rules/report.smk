@@ -28,7 +28,8 @@ localrules:
     environment,
 
 
-# Reads the batch manifests itself (as the aggregate does) so that it runs beside the aggregate.
+# Reads the batch manifests itself (as the aggregate does) so that it runs beside the aggregate;
+# a `run:` job, in Snakemake's process, where pandas and pyarrow are usually loaded already.
 rule plots:
     priority: 1  # the longest job at the end of a study: start it before the aggregate
     input:
@@ -45,8 +46,10 @@ rule plots:
     params:
         units={name: spec.unit for name, spec in STUDY.parameters.items()},
         metric_units=STUDY.metric_units,
-    script:
-        "../scripts/plots.py"
+    run:
+        from mojo.plots import plot_study  # here, so matplotlib loads only when plots are made
+
+        plot_study(input, dict(output.items()), params.units, params.metric_units)
 
 
 # Recorded once, when the study is first run: it has no inputs, so it is never re-made (delete
