@@ -66,11 +66,14 @@ def warning_counts(data: mujoco.MjData) -> dict[str, int]:
     return {mujoco.mjtWarning(i).name: int(n) for i, n in enumerate(counts) if n > 0}
 
 
-def _check_warnings(data: mujoco.MjData) -> None:
-    counts = data.warning.number
-    for warning in INSTABILITY_WARNINGS:
-        if counts[warning]:
-            raise Unstable(f"{warning.name} (MuJoCo reset the state) by t={data.time:.4g}s")
+_INSTABILITY_INDICES = tuple(int(w) for w in INSTABILITY_WARNINGS)  # plain ints index faster
+
+
+def _check_warnings(data: mujoco.MjData, counts: np.ndarray | None = None) -> None:
+    counts = data.warning.number if counts is None else counts
+    if any(counts[i] for i in _INSTABILITY_INDICES):
+        warning = next(w for w in INSTABILITY_WARNINGS if counts[w])
+        raise Unstable(f"{warning.name} (MuJoCo reset the state) by t={data.time:.4g}s")
 
 
 def check_stable(data: mujoco.MjData) -> None:
@@ -82,12 +85,13 @@ def check_stable(data: mujoco.MjData) -> None:
 
 def step(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int) -> None:
     """Advance ``n_steps`` steps, checking for divergence every :data:`STEPS_PER_CHECK` steps."""
+    counts = data.warning.number  # a view: it follows the counters as MuJoCo updates them
     while n_steps > 0:
         chunk = min(n_steps, STEPS_PER_CHECK)
         mujoco.mj_step(model, data, nstep=chunk)
         # MuJoCo itself flags non-finite or huge qpos/qvel/qacc as these warnings; the full
         # finiteness check runs once, after the runtime returns.
-        _check_warnings(data)
+        _check_warnings(data, counts)
         n_steps -= chunk
 
 
