@@ -95,6 +95,23 @@ def test_a_crash_does_not_stop_the_batch(tmp_path):
     assert all(r.status == "success" for r in rows if r.trial not in crashed)
 
 
+def test_ctrl_c_in_a_trial_stops_the_batch_and_records_nothing(tmp_path):
+    s = mode_study(tmp_path, overrides={"mode": "interrupt"})
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run_batch(s, 0, 1)
+    assert not (trial_dir(s, 0) / "result.json").exists()
+
+
+def test_the_job_log_gets_progress_and_what_trials_print(tmp_path):
+    s = mode_study(tmp_path, n_trial=10, overrides={"mode": "print"})
+    log = tmp_path / "logs" / "job.log"
+    rows = run_batch(s, 0, 9, log=log).rows
+    assert [r.status for r in rows] == ["success"] * 10
+    text = log.read_text()
+    assert text.count("stdout of a trial") == 10 and text.count("stderr of a trial") == 10
+    assert "[mojo] trials 0-9: 10/10 trials done (100%)" in text
+
+
 def metrics_of(folder: Path) -> dict:
     return {p.parent.name: json.loads(p.read_text())["metrics"] for p in sorted(folder.rglob("result.json"))}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 import mujoco
@@ -34,8 +35,14 @@ def exploding(values: dict) -> mujoco.MjSpec:
 
 
 def by_mode(values: dict) -> mujoco.MjSpec | str:
-    """``mode`` picks the outcome: ok, unstable, raise, crash, hang, xml (an MJCF string)."""
+    """``mode`` picks the outcome: ok, unstable, raise, crash, hang, xml (an MJCF string),
+    interrupt (as Ctrl-C in the trial's process), print (to stdout and stderr, then ok)."""
     mode = values["mode"]
+    if mode == "interrupt":
+        raise KeyboardInterrupt
+    if mode == "print":
+        print(f"stdout of a trial, mass {values['mass']:.3f}")
+        print("stderr of a trial", file=sys.stderr)
     if mode == "raise":
         raise ValueError("the generator refused this trial")
     if mode == "crash":
