@@ -64,12 +64,16 @@ def split_finished(plans: list[TrialPlan]) -> tuple[dict[int, TrialRow], list[Tr
 
 
 def run_plans(
-    plans: list[TrialPlan], code: UserCode, timeout: float | None = None, progress: Progress | None = None
+    plans: list[TrialPlan],
+    code: UserCode,
+    timeout: float | None = None,
+    progress: Progress | None = None,
+    log: TextIO | None = None,
 ) -> dict[int, TrialRow]:
     """Run every plan not yet done; return each plan's table row by trial number. ``progress`` is
-    called as each trial finishes."""
+    called as each trial finishes; ``log`` as for :func:`run_todo`."""
     results, todo = split_finished(plans)
-    return results | run_todo(todo, code, timeout, progress)
+    return results | run_todo(todo, code, timeout, progress, log)
 
 
 def run_todo(

@@ -9,13 +9,16 @@ remaining evaluations are skipped as soon as one fails.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from mojo.batch import run_plans
 from mojo.config import StudyConfig
 from mojo.files import NAMED_VALUES_JSON, RESULT_JSON, NamedValue, TrialConfig, TrialRow, write_model
+from mojo.logs import job_log
 from mojo.optimize.files import AskedTrial, EvalBatch, EvalRow, RoundFile, opt_dir
 from mojo.sampling import plain_values
 from mojo.trial import TrialPlan, UserCode, code_hashes, config_template, plan_trial
@@ -46,7 +49,18 @@ def forget_stale_result(plan: TrialPlan) -> None:
         (plan.dir / RESULT_JSON).unlink(missing_ok=True)
 
 
-def run_round_job(study: StudyConfig, round_file: Path, job: int, manifest: Path) -> EvalBatch:
+def run_round_job(
+    study: StudyConfig, round_file: Path, job: int, manifest: Path, log: Path | None = None
+) -> EvalBatch:
+    """Evaluate job ``job``'s share of a round and write its rows to ``manifest``. Failed
+    evaluations are reported on stderr and in ``log``, with what the trials print."""
+    with job_log(log) if log else contextlib.nullcontext() as stream:
+        return _run_round_job(study, round_file, job, manifest, stream)
+
+
+def _run_round_job(
+    study: StudyConfig, round_file: Path, job: int, manifest: Path, log: TextIO | None
+) -> EvalBatch:
     opt = study.optimize
     round_ = RoundFile.model_validate_json(round_file.read_bytes())
     trials = [t for t in round_.trials if t.job == job]
@@ -65,7 +79,8 @@ def run_round_job(study: StudyConfig, round_file: Path, job: int, manifest: Path
             break
         if code is None:
             code = UserCode.load(study)  # imports the user's modules (and MuJoCo) only if needed
-        done = run_plans([plans[t][index] for t in layer], code, study.trial_timeout, _log_progress)
+        report = lambda plan, row: _report_failure(plan, row, log)  # noqa: E731
+        done = run_plans([plans[t][index] for t in layer], code, study.trial_timeout, report, log)
         for t in layer:
             results[(t, index)] = done[plans[t][index].number]
         if opt.prune_failed_trials:
@@ -94,6 +109,6 @@ def run_round_job(study: StudyConfig, round_file: Path, job: int, manifest: Path
     return batch
 
 
-def _log_progress(plan: TrialPlan, result: TrialRow) -> None:
-    if result.status != "success":
-        print(f"evaluation {plan.dir.name}: {result.status}: {result.reason}", file=sys.stderr, flush=True)
+def _report_failure(plan: TrialPlan, row: TrialRow, log: TextIO | None) -> None:
+    if row.status != "success":
+        print(f"evaluation {plan.dir.name}: {row.status}: {row.reason}", file=log or sys.stderr, flush=True)

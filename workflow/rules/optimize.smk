@@ -1,7 +1,8 @@
 # Optuna optimisation (`snakemake --cores 2 optimize`): a loop of rounds driven by a checkpoint.
 # Round r: `optimize_step` (local) tells round r-1's results and asks round r's trials (or stops);
-# `optimize_evals` jobs evaluate them (the only jobs sent to a cluster); then step r+1. The loop
-# ends at a step that asks nothing (n_trial reached or timeout passed). See docs/optimize.md.
+# `optimize_evals` jobs evaluate them (the only jobs sent to a cluster; `run:` jobs, like the trial
+# batches: see trials.smk); then step r+1. The loop ends at a step that asks nothing (n_trial
+# reached or timeout passed). See docs/optimize.md.
 from mojo.optimize import files as opt_files
 from mojo.optimize import workflow as opt_workflow
 
@@ -67,8 +68,10 @@ else:
         wildcard_constraints:
             round=r"\d+",
             job=r"\d+",
-        script:
-            "../scripts/optimize_evals.py"
+        run:
+            from mojo.optimize.evaluate import run_round_job
+
+            run_round_job(STUDY, Path(input.round), int(wildcards.job), Path(output[0]), Path(log[0]))
 
     # The loop's budget as a file: raising n_trial or timeout re-makes it (params trigger), which
     # makes optimize_finish re-walk the rounds past the stop round. (A job whose input comes from a
