@@ -1,7 +1,8 @@
 """One step of the optimisation loop: tell the previous round, decide, ask the next round.
 
-The step of round ``r`` is the only code that opens the study's storage (once per round, in the
-Snakemake main host's local job), so SQLite is safe on a cluster. It:
+The step of round ``r`` is the only code that opens the study's storage: a local ``run:`` job, in
+a thread of the Snakemake main process, so SQLite is safe on a cluster and the storage is opened
+once per run, not once per round. It:
 
 1. opens (or creates) the Optuna study; if the storage lost trials the round files record, it
    rebuilds them from the round files and the evaluations' results (files on disk are the truth);
@@ -17,14 +18,16 @@ Snakemake main host's local job), so SQLite is safe on a cluster. It:
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from mojo.config import StudyConfig
 from mojo.files import write_model
+from mojo.logs import job_log
 from mojo.optimize.files import (
     AskedTrial,
     EvalBatch,
@@ -65,6 +68,15 @@ def told_from_rows(trial: int, rows: list[EvalRow], prune: bool) -> ToldTrial:
     return ToldTrial(trial=trial, state=score.state, value=score.value, value_std=score.std)
 
 
+@functools.lru_cache(maxsize=None)
+def _open_storage(url: str):
+    """One storage object per URL and process: opening one (SQLAlchemy's engine, Optuna's schema
+    check) takes half a second, and every round's step runs in the same Snakemake process."""
+    import optuna
+
+    return optuna.storages.get_storage(url)
+
+
 def open_study(study: StudyConfig, round_: int):
     import optuna
 
@@ -73,7 +85,7 @@ def open_study(study: StudyConfig, round_: int):
     storage = opt.storage or default_storage(study)
     sampler = make_sampler(opt.sampler, study.seed, round_, opt.sampler_kwargs)
     ostudy = optuna.create_study(
-        storage=storage,
+        storage=_open_storage(storage),
         study_name=opt.name(study),
         sampler=sampler,
         direction=opt.direction,
@@ -145,7 +157,13 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def step(study: StudyConfig, round_: int, output: Path, log=_stderr) -> RoundFile:
+def run_step(study: StudyConfig, round_: int, output: Path, log: Path) -> RoundFile:
+    """The ``optimize_step`` job: :func:`step`, reporting on stderr and in the log file ``log``."""
+    with job_log(log) as stream:
+        return step(study, round_, output, lambda message: print(message, file=stream, flush=True))
+
+
+def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], None] = _stderr) -> RoundFile:
     from optuna.trial import TrialState
 
     opt = study.optimize

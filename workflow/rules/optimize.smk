@@ -55,8 +55,10 @@ else:
             f"{OPT_DIR}/.mojo/logs/step_{{round}}.log",
         wildcard_constraints:
             round=r"\d+",
-        script:
-            "../scripts/optimize_step.py"
+        run:
+            from mojo.optimize.loop import run_step  # Optuna loads at the first round, once a run
+
+            run_step(STUDY, int(wildcards.round), Path(output[0]), Path(log[0]))
 
     rule optimize_evals:
         input:
