@@ -20,14 +20,6 @@ def job_log(path: str | Path) -> Iterator[TextIO]:
         yield _Tee(sys.stderr, log)
 
 
-@contextlib.contextmanager
-def log_to(path: str | Path) -> Iterator[None]:
-    """Copy everything written to stderr inside the block into ``path`` as well (for ``script:``
-    jobs, which have a process of their own)."""
-    with job_log(path) as tee, contextlib.redirect_stderr(tee):
-        yield
-
-
 class _Tee:
     def __init__(self, *streams: TextIO):
         self.streams = streams

@@ -73,13 +73,13 @@ def _run_round_job(
     alive = [t.trial for t in trials]
     code = None
     depth = max((len(p) for p in plans.values()), default=0)
+    report = lambda plan, row: _report_failure(plan, row, log)  # noqa: E731
     for index in range(depth):
         layer = [t for t in alive if index < len(plans[t])]
         if not layer:
             break
         if code is None:
             code = UserCode.load(study)  # imports the user's modules (and MuJoCo) only if needed
-        report = lambda plan, row: _report_failure(plan, row, log)  # noqa: E731
         done = run_plans([plans[t][index] for t in layer], code, study.trial_timeout, report, log)
         for t in layer:
             results[(t, index)] = done[plans[t][index].number]

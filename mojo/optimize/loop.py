@@ -19,7 +19,6 @@ once per run, not once per round. It:
 from __future__ import annotations
 
 import functools
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -153,17 +152,13 @@ def _best(ostudy) -> dict[str, Any] | None:
     return {"trial": best.number, "value": best.value, "params": best.params}
 
 
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def run_step(study: StudyConfig, round_: int, output: Path, log: Path) -> RoundFile:
     """The ``optimize_step`` job: :func:`step`, reporting on stderr and in the log file ``log``."""
     with job_log(log) as stream:
         return step(study, round_, output, lambda message: print(message, file=stream, flush=True))
 
 
-def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], None] = _stderr) -> RoundFile:
+def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], None]) -> RoundFile:
     from optuna.trial import TrialState
 
     opt = study.optimize
