@@ -4,10 +4,21 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-# A --configfile replaces the default study instead of being merged into it.
-if not workflow.overwrite_configfiles:
+DEFAULT_CONFIG = "config/config.yaml"
 
-    configfile: "config/config.yaml"
+# A --configfile replaces the default study instead of being merged into it. Snakemake reads a
+# --configfile before this file runs (its errors are its own); the default config is checked
+# first so that a missing or malformed one is named, with the line of a YAML error.
+if not workflow.overwrite_configfiles:
+    import sys
+    from mojo.config import ConfigError, check_config_file
+
+    try:
+        check_config_file(DEFAULT_CONFIG)
+    except ConfigError as error:
+        sys.exit(str(error))
+
+    configfile: DEFAULT_CONFIG
 
 
 include: "workflow/rules/common.smk"
@@ -20,5 +31,4 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        TABLES,
-        REPORT_FILES,
+        DEFAULT_TARGETS,

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.csv
 import pyarrow.parquet
 
-from mojo.files import STATUSES, BatchManifest, TrialRow, read_model
+from mojo.files import STATUSES, TABLE_COLUMNS, BatchManifest, TrialRow, atomic_output, read_model
+from mojo.integrity import record_tables, remove_leftovers
 
 PERCENTILES = {"5%": 5, "25%": 25, "median": 50, "75%": 75, "95%": 95}
 STATISTICS = ("count", "mean", "std", "min", *PERCENTILES, "max")
@@ -28,33 +29,74 @@ def read_rows(manifests: list[Path]) -> list[TrialRow]:
 
 
 def trials_table(rows: list[TrialRow]) -> pa.Table:
-    """Columns: trial, status, reason, each parameter, each metric, objective, wall_time.
-
-    A metric named like a parameter gets the prefix ``metric_``. Values that are not numbers or
-    strings (a chosen list, say) are shown as their JSON text. A trial without some metric (it
-    failed before computing it) has a null there.
+    """Columns: :data:`TABLE_COLUMNS` (trial, status, reason, objective, wall_time) in the order of
+    :class:`TrialRow`'s fields, with each parameter where ``values`` is and each metric where
+    ``metrics`` is. A trial without some metric (it failed before computing it, or the value was
+    not finite) has a null there; see :func:`_column` for the kind of each column.
     """
-    records = []
-    for row in rows:
-        record = {"trial": row.trial, "status": row.status, "reason": row.reason}
-        record.update({name: _cell(value) for name, value in row.values.items()})
-        for name, value in row.metrics.items():
-            record[f"metric_{name}" if name in row.values else name] = value
-        record["objective"] = row.objective
-        record["wall_time"] = row.wall_time
-        records.append(record)
-    names = dict.fromkeys(["trial", "status", "reason"])
-    for record in records:
-        names.update(dict.fromkeys(record))
-    names.update(dict.fromkeys(["objective", "wall_time"]))  # always last
-    columns = {name: [record.get(name) for record in records] for name in names}
-    types = {"trial": pa.int64(), "status": pa.string(), "reason": pa.string(),
-             "objective": pa.float64(), "wall_time": pa.float64()}
-    return pa.table({name: pa.array(values, type=types.get(name)) for name, values in columns.items()})
+    parameters = list(dict.fromkeys(name for row in rows for name in row.values))
+    metrics = list(dict.fromkeys(name for row in rows for name in row.metrics))
+    _refuse_collisions(rows, parameters, metrics)
+    columns = {}
+    for field in TrialRow.model_fields:
+        if field == "values":
+            columns.update({n: _column([row.values.get(n) for row in rows]) for n in parameters})
+        elif field == "metrics":
+            columns.update({n: _column([row.metrics.get(n) for row in rows]) for n in metrics})
+        else:
+            columns[field] = pa.array([getattr(row, field) for row in rows], type=_BOOKKEEPING_TYPES[field])
+    return pa.table(columns)
 
 
-def _cell(value):
-    return json.dumps(value) if isinstance(value, (list, dict)) else value
+_BOOKKEEPING_TYPES = {
+    "trial": pa.int64(), "status": pa.string(), "reason": pa.string(),
+    "objective": pa.float64(), "wall_time": pa.float64(),
+}
+"""Arrow type of each of :data:`TABLE_COLUMNS` (whose names these keys must be)."""
+
+_KIND_TYPES = {
+    frozenset({"bool"}): pa.bool_(),
+    frozenset({"int"}): pa.int64(),
+    frozenset({"float"}): pa.float64(),
+    frozenset({"int", "float"}): pa.float64(),
+    frozenset({"str"}): pa.string(),
+}
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int" if -(2**63) <= value < 2**63 else "json"
+    if isinstance(value, float):
+        return "float"
+    return "str" if isinstance(value, str) else "json"
+
+
+def _column(values: list) -> pa.Array:
+    """One parameter's or metric's column. Values all of one kind keep it (booleans, whole numbers,
+    numbers, strings; whole numbers mixed with other numbers are numbers); any other column, such
+    as a choice of lists or of ``[1, "a"]``, is a string column of each value's JSON text (``1``,
+    ``"a"``, ``[1, 2]``), the same in the CSV, the Parquet file, the summary and the plots."""
+    kinds = frozenset(_kind(v) for v in values if v is not None)
+    if not kinds:
+        return pa.array(values, type=pa.float64())
+    if kinds in _KIND_TYPES:
+        return pa.array(values, type=_KIND_TYPES[kinds])
+    return pa.array([None if v is None else json.dumps(v) for v in values], type=pa.string())
+
+
+def _refuse_collisions(rows: list[TrialRow], parameters: list[str], metrics: list[str]) -> None:
+    """Each name one column: new trials refuse reserved metric names (mojo.trial), but trial files
+    made by an older mojo may still hold one."""
+    clashes = sorted((set(metrics) & set(parameters)) | (set(metrics + parameters) & set(TABLE_COLUMNS)))
+    if clashes:
+        trials = [row.trial for row in rows if clashes[0] in row.metrics or clashes[0] in row.values]
+        raise ValueError(
+            f"the tables cannot have one column per name: {', '.join(clashes)} name both a metric and a "
+            f"parameter or one of the table's own columns ({', '.join(TABLE_COLUMNS)}); trials "
+            f"{trials[:10]} were made by an older mojo: re-make them (snakemake --forcerun trial_batch)"
+        )
 
 
 def summary_table(table: pa.Table, rows: list[TrialRow]) -> pa.Table:
@@ -91,9 +133,8 @@ def _statistics(values: np.ndarray) -> dict[str, float | int | None]:
 
 
 def _numeric_columns(table: pa.Table, rows: list[TrialRow]) -> list[tuple[str, str]]:
-    parameters = list(rows[0].values) if rows else []
-    metric_names = list(dict.fromkeys(name for row in rows for name in row.metrics))
-    metrics = [f"metric_{m}" if m in parameters else m for m in metric_names]
+    parameters = list(dict.fromkeys(name for row in rows for name in row.values))
+    metrics = list(dict.fromkeys(name for row in rows for name in row.metrics))
     columns = [("parameter", p) for p in parameters] + [("metric", m) for m in metrics]
     columns.append(("objective", "objective"))
     return [(kind, name) for kind, name in columns if _has_numbers(table, name)]
@@ -111,10 +152,23 @@ def write_csv(table: pa.Table, path: Path) -> None:
     pa.csv.write_csv(table, path, write_options=options)
 
 
-def write_tables(manifests: list[Path], parquet: Path, csv: Path, summary: Path) -> pa.Table:
+def write_tables(
+    manifests: list[Path], parquet: Path, csv: Path, summary: Path, record: Path | None = None
+) -> pa.Table:
+    """Write the three tables, each atomically (a killed aggregate leaves whole tables, old or
+    new), then their hashes to ``record`` (if given) so that a rerun can tell a damaged table
+    (see mojo.integrity)."""
     rows = read_rows(manifests)
     table = trials_table(rows)
-    pa.parquet.write_table(table, parquet)
-    write_csv(table, csv)
-    write_csv(summary_table(table, rows), summary)
+    writes = {
+        parquet: lambda path: pa.parquet.write_table(table, path),
+        csv: lambda path: write_csv(table, path),
+        summary: lambda path: write_csv(summary_table(table, rows), path),
+    }
+    for path, write in writes.items():
+        remove_leftovers(path.parent, path.name)  # of an aggregate killed while writing it
+        with atomic_output(path) as tmp:
+            write(tmp)
+    if record is not None:
+        record_tables(list(writes), record, manifests)
     return table

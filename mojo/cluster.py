@@ -7,14 +7,16 @@ Imported at the top of the Snakefile (every cluster job parses it again): cheap 
 - ``guard_slurm_run``: called once from a ``.smk``. On a SLURM run, in the main Snakemake process
   only, and before the plugin's executor exists, it
 
-  1. picks a status command that works: ``squeue`` where accounting is off (there the plugin's
+  1. refuses ``--config`` values (and config file paths) that the plugin's shell command
+     would run or mangle (``check_command_line``), naming the key and the way out;
+  2. picks a status command that works: ``squeue`` where accounting is off (there the plugin's
      default, ``sacct``, fails every query and the run never ends), shortening the plugin's
      first status-check wait when MinJobAge is too short for squeue (the plugin would otherwise
      quietly switch back to sacct);
-  2. gives the plugin a partition file: the profile's ``slurm-partition-config`` (or
+  3. gives the plugin a partition file: the profile's ``slurm-partition-config`` (or
      ``$SNAKEMAKE_SLURM_PARTITIONS``) when set, else one written from the live cluster into
      ``.snakemake/mojo/slurm/``;
-  3. once the DAG is built and before the first job is submitted, checks every job that will go
+  4. once the DAG is built and before the first job is submitted, checks every job that will go
      to SLURM against those limits, and stops the run naming the rule, its request and the
      largest limit on offer when no partition can hold it (the plugin itself would only warn
      and submit to the default partition, where the job pends or is rejected).
@@ -33,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from mojo.config import StudyConfig
+from mojo.config import SHELL_SPECIAL, StudyConfig, shell_unsafe
 from mojo.slurm import (
     CLUSTER_FILE_NAME,
     ClusterLimits,
@@ -187,6 +189,40 @@ def _min_job_age() -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
+# --------------------------------------------------------------------------- command line values
+
+
+def check_command_line(
+    config_args: Iterable[str] | None, configfiles: Iterable[Any] | None
+) -> None:
+    """Raise SlurmRunError for a ``--config`` value or config file path a shell would mangle.
+
+    snakemake-executor-plugin-slurm submits every job as ``sbatch --wrap="<job command>"``
+    through a shell, and Snakemake puts each ``--config KEY=VALUE`` and each config file path
+    into that command in single quotes, which do not protect inside the double quotes: ``$(...)``
+    or a backtick there runs on the submit host. Values from a config file never reach a
+    command line, so moving a value there is always the way out.
+    """
+    for arg in config_args or ():
+        if shell_unsafe(arg):
+            key = arg.split("=", 1)[0]
+            raise SlurmRunError(
+                f"--config {arg!r} cannot be passed to SLURM jobs: the SLURM executor plugin "
+                "pastes --config values into a shell command (sbatch --wrap), where a control "
+                f"character or any of {' '.join(SHELL_SPECIAL)} would run or be mangled. Put "
+                f"{key} in a config file (--configfile) instead: its values never reach a "
+                "command line. Nothing was submitted."
+            )
+    for path in configfiles or ():
+        if shell_unsafe(str(path)):
+            raise SlurmRunError(
+                f"config file path {str(path)!r} cannot be passed to SLURM jobs: it goes into "
+                "a shell command (sbatch --wrap), where a control character or any of "
+                f"{' '.join(SHELL_SPECIAL)} would run or be mangled. Rename the file or its "
+                "folder. Nothing was submitted."
+            )
+
+
 # --------------------------------------------------------------------------- request check
 
 
@@ -252,6 +288,9 @@ def guard_slurm_run(workflow: Any) -> None:
         settings = kwargs.get("executor_settings")
         if plugin is not None and plugin.name == SLURM_EXECUTOR and settings is not None:
             try:
+                check_command_line(
+                    workflow.config_settings.config_args, workflow.overwrite_configfiles
+                )
                 choose_status_command(settings)
                 limits = partition_limits(settings)
             except (SlurmRunError, SlurmQueryError) as error:

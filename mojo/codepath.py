@@ -38,8 +38,8 @@ def source_file(module: str) -> Path:
     ensure_workdir_importable()
     try:
         spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError) as exc:
-        raise ValueError(f"module '{module}' cannot be found: {exc}") from None
+    except Exception as exc:  # finding a submodule imports its package, which may raise anything
+        raise ValueError(f"module '{module}' cannot be found: {type(exc).__name__}: {exc}") from None
     if spec is None:
         raise ValueError(
             f"module '{module}' cannot be found (is it installed, or in the working directory {os.getcwd()}?)"
@@ -67,7 +67,11 @@ def check_path(path: str) -> None:
     """Raise ValueError unless ``path`` names a top-level definition in a findable module."""
     module, name = split_path(path)
     source = source_file(module)
-    tree = ast.parse(source.read_text(), filename=str(source))
+    try:
+        tree = ast.parse(source.read_bytes(), filename=str(source))
+    except (SyntaxError, ValueError) as exc:  # ValueError: a null byte
+        line = f", line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+        raise ValueError(f"module '{module}' ({source}{line}) cannot be parsed: {exc}") from None
     defined = _top_level_names(tree)
     if name not in defined:
         functions = sorted(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 import re
+import unicodedata
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,10 +16,20 @@ from pydantic import (
 
 from mojo import codepath
 from mojo.distributions import Distribution
+from mojo.numbers import Real, Whole
+from mojo.files import TABLE_COLUMNS
 from mojo.optimize.config import OptimizeConfig
 
 DEFAULT_RUNTIME = "mojo.runtime:simulate"
 MIN_PADDING = 4
+MAX_NAME = 100
+"""Longest study name: its folder name, with room under the file system's 255 bytes."""
+MAX_TRIALS = 10_000_000
+"""Most trials a study may have: each is a folder of four files, and beyond this the file system
+(and every listing of the study folder) becomes the bottleneck; split such a study instead."""
+MAX_JOBS = 10_000
+"""Most trial jobs a study may have: Snakemake builds every job before it runs one (about 1 s
+per 1000 jobs, also in a dry run), so more jobs only delay the start; raise trials_per_job."""
 
 
 class ConfigError(ValueError):
@@ -29,16 +42,61 @@ def _check_code_path(value: str | None) -> str | None:
     return value
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIRS = {"package": PACKAGE_DIR, "workflow": PACKAGE_DIR.parent / "workflow"}
+"""The project's own code folders: a results folder inside one would mix results into code."""
+
+SHELL_SPECIAL = "$`\\\"'"
+"""Characters the SLURM submission cannot carry: the executor plugin pastes a job's file paths
+into ``sbatch --wrap="…"``, a shell command where these run commands or break the quoting."""
+
+
+def shell_unsafe(text: str) -> bool:
+    """Whether ``text`` holds a control character (newline, tab, NUL, ...) or one of
+    ``SHELL_SPECIAL``: it cannot travel verbatim through a shell command line."""
+    return any(char in SHELL_SPECIAL or unicodedata.category(char).startswith("C") for char in text)
+
+
+def _check_results_dir(value: str) -> str:
+    """``~`` expanded; refused: empty, control or shell-special characters, an existing file
+    on the way, a folder inside the project's package or workflow folders."""
+    def refuse(why: str) -> ValueError:
+        return ValueError(
+            f"{why}; allowed: a folder (relative to the working folder, absolute, or ~/...) "
+            "outside the project's package and workflow folders, without control characters "
+            f"or any of {' '.join(SHELL_SPECIAL)}"
+        )
+
+    if not value.strip():
+        raise refuse("is empty, which would write the study into the working folder")
+    if shell_unsafe(value):
+        raise refuse(
+            "holds a control character or a shell-special character "
+            "(SLURM submission pastes file paths into a shell command)"
+        )
+    path = Path(os.path.expanduser(value))
+    resolved = path.resolve()
+    for folder in (resolved, *resolved.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise refuse(f"{str(folder)!r} is an existing file, not a folder")
+            break
+    for name, project_dir in PROJECT_DIRS.items():
+        if resolved.is_relative_to(project_dir):
+            raise refuse(f"resolves to {str(resolved)!r}, inside the project's {name} folder")
+    return str(path)
+
+
 class JobResources(BaseModel):
     """What one trial job asks a cluster (SLURM) for; local runs ignore it. See docs/slurm.md."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    trial_seconds: float | None = Field(None, gt=0)
+    trial_seconds: Real | None = Field(None, gt=0)
     """Expected wall time of one trial in seconds. A job's ``runtime`` is one minute of start-up
     plus twice (headroom) its trials times this. Default: ``trial_timeout`` when set, else 10."""
 
-    mem_mb: int | None = Field(None, gt=0)
+    mem_mb: Whole | None = Field(None, gt=0)
     """Memory of one trial job in MB. Default: the profile's ``default-resources``."""
 
 
@@ -47,25 +105,26 @@ class StudyConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    study: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    study: str = Field(max_length=MAX_NAME)
     """Name of the study; its files go to ``<results_dir>/<study>/``."""
 
     results_dir: str = "results"
-    """Folder that holds every study's results."""
+    """Folder that holds every study's results, relative to the working folder, absolute, or
+    under ``~`` (expanded). See ``_check_results_dir`` for what is refused."""
 
-    seed: int = Field(0, ge=0)
+    seed: Whole = Field(0, ge=0)
     """Root of every random draw. The same seed and config give the same trial files, bit for bit."""
 
-    n_trial: int = Field(100, ge=0)
+    n_trial: Whole = Field(100, ge=0, le=MAX_TRIALS)
     """Number of trials. Trial 0 is the nominal trial (every parameter at its nominal value).
     Grow it to add trials; finished trials are kept. Shrinking it deletes nothing."""
 
-    n_proc: int = Field(1, ge=1)
+    n_proc: Whole = Field(1, ge=1)
     """Number of processes the study is split over: by default the trials are divided into
     ``n_proc`` jobs, so run with ``--cores n_proc`` (locally) or ``--jobs n_proc`` (SLURM) to run
     them all at once. Be a good citizen on shared machines."""
 
-    trials_per_job: int | None = Field(None, ge=1)
+    trials_per_job: Whole | None = Field(None, ge=1)
     """Trials run by one job (one process). Default: ``ceil(n_trial / n_proc)``, which keeps
     process start-up off the per-trial cost. ``1`` gives one job per trial."""
 
@@ -73,7 +132,7 @@ class StudyConfig(BaseModel):
     """Continue a study whose results folder exists. With ``false``, an existing study is refused
     instead of being extended (nothing is ever deleted)."""
 
-    padding: int = Field(MIN_PADDING, ge=1, le=12)
+    padding: Whole = Field(MIN_PADDING, ge=1, le=12)
     """Fewest digits of a trial folder's number (``trial_0042``); more are used when the trial
     count needs them, and finished folders are renamed to the new width."""
 
@@ -94,7 +153,7 @@ class StudyConfig(BaseModel):
     run_args: list[Any] = []
     run_kwargs: dict[str, Any] = {}
 
-    duration: float = Field(1.0, gt=0)
+    duration: Real = Field(1.0, gt=0)
     """Simulated seconds the default runtime steps each trial for."""
 
     metrics: str | None = None
@@ -109,8 +168,13 @@ class StudyConfig(BaseModel):
     """``package.module:function`` scoring a trial: ``objective(metrics) -> float``. Optional for
     Monte Carlo studies (its value goes in the table), required for optimisation."""
 
-    trial_timeout: float | None = Field(None, gt=0)
+    trial_timeout: Real | None = Field(None, gt=0)
     """Wall-clock seconds one trial may take before it is stopped and recorded as ``timeout``."""
+
+    trial_memory_mb: Real | None = Field(None, gt=0)
+    """Memory (MB) one trial may allocate on top of what its worker process held when the trial
+    started: heap, arrays, thread stacks (``RLIMIT_DATA``), in each process of the trial. Beyond
+    it the allocation fails and the trial is recorded as ``error``, naming this key."""
 
     # Kept out of model_dump (exclude=True): how a job is sized must not change trial files or
     # the fingerprint, so resizing jobs never re-makes a trial.
@@ -129,10 +193,21 @@ class StudyConfig(BaseModel):
     optimize: OptimizeConfig | None = Field(None, exclude=True)
     """Optuna optimisation of some parameters (``snakemake optimize``); see docs/optimize.md."""
 
+    _check_results_dir = field_validator("results_dir")(_check_results_dir)
     _check_generator = field_validator("generator")(_check_code_path)
     _check_runtime = field_validator("runtime")(_check_code_path)
     _check_metrics = field_validator("metrics")(_check_code_path)
     _check_objective = field_validator("objective")(_check_code_path)
+
+    @field_validator("study")
+    @classmethod
+    def _study_is_a_folder_name(cls, name: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            raise ValueError(
+                "names the study's folder: use ASCII letters, digits, '_', '.' and '-', "
+                "starting with a letter or digit"
+            )
+        return name
 
     @field_validator("parameters")
     @classmethod
@@ -140,6 +215,11 @@ class StudyConfig(BaseModel):
         for name in parameters:
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
                 raise ValueError(f"parameter name '{name}' must be letters, digits, '_' or '.'")
+            if name in TABLE_COLUMNS:
+                raise ValueError(
+                    f"parameters.{name}: '{name}' is reserved for the results table's own column; "
+                    f"reserved names: {', '.join(TABLE_COLUMNS)} (rename the parameter)"
+                )
         return parameters
 
     @field_validator("optimize")
@@ -161,6 +241,17 @@ class StudyConfig(BaseModel):
                 self.parameters[name].coerce(value)
             except ValueError as error:
                 raise ValueError(f"overrides.{name}: {error}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _jobs_few_enough(self):
+        jobs = math.ceil(self.n_trial / self.job_size)
+        if jobs > MAX_JOBS:
+            size = f"trials_per_job = {self.trials_per_job}" if self.trials_per_job else f"n_proc = {self.n_proc}"
+            raise ValueError(
+                f"n_trial = {self.n_trial} with {size} makes {jobs} jobs; at most {MAX_JOBS} are "
+                f"allowed: set trials_per_job to at least {math.ceil(self.n_trial / MAX_JOBS)}"
+            )
         return self
 
     def override(self, name: str) -> Any:
@@ -192,12 +283,23 @@ def format_validation_error(error: ValidationError, data: dict[str, Any]) -> str
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see README for the keys allowed here)"
+        elif problem["type"] == "union_tag_not_found":
+            message = (
+                f"has no {problem['ctx']['discriminator']} key, which names its kind "
+                "(see README for the kinds allowed)"
+            )
         value = problem.get("input")
         # A check across keys (an empty key) names its keys in the message: the value is the
         # whole config, too long to repeat.
         shown = "" if problem["type"] == "missing" or not key else f" = {value!r}"
-        lines.append(f"  {key or '<config>'}{shown}: {message}")
+        lines.append(_hide_passwords(f"  {key or '<config>'}{shown}: {message}"))
     return "invalid study config:\n" + "\n".join(lines)
+
+
+def _hide_passwords(text: str) -> str:
+    """``scheme://user:***@host``: a database URL's password (``optimize.storage``) never reaches a
+    terminal or a log through an error message."""
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
 
 
 def load_study(data: dict[str, Any]) -> StudyConfig:
@@ -206,4 +308,38 @@ def load_study(data: dict[str, Any]) -> StudyConfig:
         return StudyConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, data)) from None
+
+
+def check_config_file(path: str | Path) -> None:
+    """Raise :class:`ConfigError` naming the file (and, for bad YAML, the line) unless ``path``
+    holds a YAML mapping of config keys.
+
+    Snakemake's own messages for these mistakes name neither. The Snakefile calls this for the
+    default config only: a ``--configfile`` is read by Snakemake before the Snakefile runs.
+    """
+    import yaml
+
+    where = os.path.abspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} not found (looked for {where}): run snakemake in a study folder "
+            "that has it, pass -d <study folder>, or name a config with --configfile <file>"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {where} cannot be read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or exc
+        raise ConfigError(f"config file {where}{line}: not valid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        got = "it is empty" if data is None else f"its top level is {str(data)[:60]!r}, not a mapping"
+        raise ConfigError(
+            f"config file {where}: need a mapping of config keys (study: ..., generator: ...), "
+            f"but {got}"
+        )
 

@@ -7,12 +7,37 @@ random stream, so adding or removing one parameter never changes the values of t
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from statistics import NormalDist
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mojo.numbers import Real, Whole, first_non_finite, to_real, to_whole
+
+Int64 = Annotated[Whole, Field(ge=np.iinfo(np.int64).min, le=np.iinfo(np.int64).max)]
+"""A whole number NumPy can draw (a signed 64-bit integer)."""
+
+LARGEST_EXPONENT = math.log(np.finfo(float).max)
+"""``exp`` of more than this overflows to infinity (about 709.8)."""
+
+
+def _identity(value: Any) -> str:
+    """Equal values of one kind give one key: 1 and 1.0 alike, but true and 1 not (Python's
+    ``True == 1`` would make a boolean match a number)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
+def _refuse_non_finite(value: Any) -> Any:
+    found = first_non_finite(value)
+    if found is not None:
+        held = "is not" if found is value else f"holds {found}, not"
+        raise ValueError(f"{value!r} {held} a finite number")
+    return value
 
 
 class _Distribution(BaseModel):
@@ -39,7 +64,10 @@ class _Distribution(BaseModel):
 
     def coerce(self, value: Any) -> Any:
         """An override as a value of this parameter: ``--config`` hands over numbers as text."""
-        return value
+        try:
+            return _refuse_non_finite(value)
+        except ValueError as error:
+            raise ValueError(f"override {error}") from None
 
     @model_validator(mode="after")
     def _nominal_within_bounds(self):
@@ -51,37 +79,44 @@ class _Distribution(BaseModel):
         return self
 
 
-class _Bounded(_Distribution):
-    low: float
+class _Numeric(_Distribution):
+    """A distribution of finite numbers: its nominal and overrides are finite numbers (an
+    override replaces the distribution, so it may lie outside the bounds)."""
+
+    nominal: Real | None = None
+
+    def _number(self, value: Any) -> float:
+        return to_real(value)
+
+    def coerce(self, value: Any) -> float:
+        try:
+            return self._number(value)
+        except ValueError as error:
+            raise ValueError(f"override {error}") from None
+
+
+class _Bounded(_Numeric):
+    """A distribution on [low, high]; ``low == high`` is allowed and always gives that value."""
+
+    low: Real
     """Smallest value (inclusive)."""
 
-    high: float
+    high: Real
     """Largest value (inclusive)."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _low_not_above_high(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            low, high = data.get("low"), data.get("high")
-            if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low > high:
-                raise ValueError(f"low = {low} is greater than high = {high}; need low <= high")
-        return data
+    @model_validator(mode="after")
+    def _low_not_above_high(self):
+        if self.low > self.high:
+            raise ValueError(f"low = {self.low} is greater than high = {self.high}; need low <= high")
+        if not math.isfinite(self.high - self.low):
+            raise ValueError(f"high - low = {self.high} - {self.low} overflows; need a finite width")
+        return self
 
     def bounds(self) -> tuple[float, float]:
         return (self.low, self.high)
 
 
-class _Real:
-    """Mixin of the distributions of real numbers: overrides become floats."""
-
-    def coerce(self, value: Any) -> float:
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"override {value!r} is not a number") from None
-
-
-class Uniform(_Real, _Bounded):
+class Uniform(_Bounded):
     """Every value in [low, high] equally likely."""
 
     dist: Literal["uniform"]
@@ -97,31 +132,26 @@ class Integer(_Bounded):
     """A whole number in [low, high], each equally likely (for counts, seeds, indices)."""
 
     dist: Literal["integer"]
-    low: int
-    high: int
+    low: Int64
+    high: Int64
+    nominal: Whole | None = None
 
     def default_nominal(self) -> int:
         return (self.low + self.high) // 2
 
-    def coerce(self, value: Any) -> int:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not number.is_integer():
-            raise ValueError(f"override {value!r} is not a whole number")
-        return int(number)
+    def _number(self, value: Any) -> int:
+        return to_whole(value)
 
     def draw(self, rng: np.random.Generator) -> int:
         return int(rng.integers(self.low, self.high, endpoint=True))
 
 
-class Normal(_Real, _Distribution):
+class Normal(_Numeric):
     """Gaussian with the given mean and standard deviation."""
 
     dist: Literal["normal"]
-    mean: float
-    std: float = Field(ge=0)
+    mean: Real
+    std: Real = Field(ge=0)
 
     def default_nominal(self) -> float:
         return self.mean
@@ -130,13 +160,13 @@ class Normal(_Real, _Distribution):
         return float(rng.normal(self.mean, self.std))
 
 
-class TruncatedNormal(_Real, _Bounded):
+class TruncatedNormal(_Bounded):
     """Gaussian (mean, std) restricted to [low, high]; drawn by inverting the CDF, so it is exact
     even far in the tails."""
 
     dist: Literal["truncnormal"]
-    mean: float
-    std: float = Field(gt=0)
+    mean: Real
+    std: Real = Field(gt=0)
 
     def default_nominal(self) -> float:
         return min(max(self.mean, self.low), self.high)
@@ -150,15 +180,25 @@ class TruncatedNormal(_Real, _Bounded):
         return min(max(normal.inv_cdf(u), self.low), self.high)
 
 
-class LogNormal(_Real, _Distribution):
+class LogNormal(_Numeric):
     """exp(X) with X ~ Normal(mu, sigma): positive values spread over orders of magnitude
     (damping, stiffness, friction coefficients)."""
 
     dist: Literal["lognormal"]
-    mu: float
+    mu: Real
     """Mean of the underlying normal, i.e. log of the median."""
-    sigma: float = Field(ge=0)
+    sigma: Real = Field(ge=0)
     """Standard deviation of the underlying normal."""
+
+    @model_validator(mode="after")
+    def _draws_are_finite(self):
+        # A draw is exp(mu + sigma * z); |z| > 10 has a chance of 1e-23.
+        if self.mu + 10 * self.sigma > LARGEST_EXPONENT:
+            raise ValueError(
+                f"mu + 10 * sigma = {self.mu + 10 * self.sigma:g} would draw infinite values; "
+                f"need mu + 10 * sigma <= {LARGEST_EXPONENT:.1f}"
+            )
+        return self
 
     def default_nominal(self) -> float:
         return math.exp(self.mu)
@@ -168,12 +208,24 @@ class LogNormal(_Real, _Distribution):
 
 
 class Choice(_Distribution):
-    """One of a list of values (numbers, strings or lists), optionally weighted."""
+    """One of a list of distinct values (numbers, strings, booleans or lists, mixed if need be),
+    optionally weighted."""
 
     dist: Literal["choice"]
     values: list[Any] = Field(min_length=1)
-    weights: list[float] | None = None
+    weights: list[Annotated[Real, Field(ge=0)]] | None = None
     """Relative weights, one per value; uniform when omitted."""
+
+    @field_validator("values")
+    @classmethod
+    def _values_distinct_and_finite(cls, values: list[Any]) -> list[Any]:
+        _refuse_non_finite(values)
+        seen: set[str] = set()
+        for value in values:
+            if _identity(value) in seen:
+                raise ValueError(f"{value!r} appears more than once; values must be distinct")
+            seen.add(_identity(value))
+        return values
 
     @model_validator(mode="after")
     def _weights_match_values(self):
@@ -182,22 +234,36 @@ class Choice(_Distribution):
                 raise ValueError(
                     f"weights has {len(self.weights)} entries but values has {len(self.values)}"
                 )
-            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-                raise ValueError(f"weights = {self.weights} must be non-negative with a positive sum")
-        if self.nominal is not None and self.nominal not in self.values:
+            if not 0 < sum(self.weights) < math.inf:
+                raise ValueError(f"weights = {self.weights} must have a positive, finite sum")
+        if self.nominal is not None and self.index(self.nominal) is None:
             raise ValueError(f"nominal = {self.nominal!r} is not one of values = {self.values!r}")
         return self
+
+    def index(self, value: Any) -> int | None:
+        """Where ``value`` is in ``values`` (as :func:`_identity` compares), or None."""
+        key = _identity(value)
+        return next((i for i, v in enumerate(self.values) if _identity(v) == key), None)
 
     def default_nominal(self) -> Any:
         return self.values[0]
 
+    def nominal_value(self) -> Any:
+        """The entry of ``values`` the nominal names (``1.0`` names ``1``): draws and nominal agree."""
+        return self.values[0 if self.nominal is None else self.index(self.nominal)]
+
     def coerce(self, value: Any) -> Any:
-        if isinstance(value, str) and value not in self.values:
+        index = self.index(value)
+        if index is None and isinstance(value, str):
             import yaml  # "--config 'overrides={n: 2}'" hands the value over as the text "2"
 
-            parsed = yaml.safe_load(value)
-            return parsed if parsed in self.values else value
-        return value
+            try:
+                index = self.index(yaml.safe_load(value))
+            except yaml.YAMLError:
+                pass
+        if index is None:
+            raise ValueError(f"override {value!r} is not one of values = {self.values!r}")
+        return self.values[index]
 
     def draw(self, rng: np.random.Generator) -> Any:
         p = None
@@ -211,6 +277,8 @@ class Constant(_Distribution):
 
     dist: Literal["constant"]
     value: Any
+
+    _finite = field_validator("value", "nominal")(_refuse_non_finite)
 
     def default_nominal(self) -> Any:
         return self.value

@@ -6,9 +6,11 @@ killed at any moment leaves either the old file or the new one, never half a fil
 
 from __future__ import annotations
 
+import glob
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -48,6 +50,8 @@ class TrialConfig(_Frozen):
     metrics: str | None
     objective: str | None
     trial_timeout: float | None
+    trial_memory_mb: float | None = Field(None, exclude_if=lambda mb: mb is None)
+    """Left out when unset, so the trials of studies made before this key existed stay valid."""
     parameters: dict[str, Distribution]
     overrides: dict[str, Any]
     code_hashes: dict[str, str]
@@ -99,17 +103,54 @@ class TrialRow(_Frozen):
     wall_time: float
 
 
+TABLE_COLUMNS: tuple[str, ...] = tuple(n for n in TrialRow.model_fields if n not in ("values", "metrics"))
+"""The trials table's own columns (trial, status, reason, objective, wall_time), in the order of
+:class:`TrialRow`'s fields: the parameters take the place of ``values``, the metrics that of
+``metrics``. These names are reserved: the config refuses a parameter named so, and a trial whose
+metrics use one ends with status ``error`` (see :func:`mojo.trial.run_trial`)."""
+
+
+FileStamp = tuple[int, int]
+"""A file's size in bytes and modification time in nanoseconds (``os.stat``)."""
+
+
 class BatchManifest(_Frozen):
     """A batch job's output: the rows of the trials it made or found up to date."""
 
     first: int
     last: int
     rows: list[TrialRow] = Field(default_factory=list)
+    stamps: dict[int, dict[str, FileStamp]] = {}
+    """Each trial's files as the batch left them, by trial number and file name: a rerun reads
+    only the files whose stamp changed since (see :mod:`mojo.integrity`). Manifests of mojo
+    versions before it have none: all their trials' files are read."""
+
+
+def temporary_path(path: Path) -> Path:
+    """Where ``path`` is written before it is renamed into place (one name per process)."""
+    return path.parent / f".{path.name}.{os.getpid()}.tmp"
+
+
+def leftover_files(folder: Path, name: str | None = None) -> list[Path]:
+    """The :func:`temporary_path` files in ``folder`` (of file ``name`` only, if given): what
+    writers killed before their rename left behind."""
+    return list(folder.glob(f".{'*' if name is None else glob.escape(name)}.*.tmp"))
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """Yield a temporary path to write; it replaces ``path`` only if the block ends normally."""
+    tmp = temporary_path(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so readers only ever see a whole file."""
-    tmp = f"{path.parent}/.{path.name}.{os.getpid()}.tmp"
+    tmp = temporary_path(path)
     # os.open rather than open(): a trial writes four files, and the text layer's set-up cost
     # doubles the time each write takes.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

@@ -28,9 +28,14 @@ def batch_ranges(study: StudyConfig) -> list[tuple[int, int]]:
     return [(first, min(first + size, study.n_trial) - 1) for first in range(0, study.n_trial, size)]
 
 
+def batches_dir(study_folder: Path) -> Path:
+    """Where a study's batch manifests are (``mojo status`` knows the study by its folder only)."""
+    return study_folder / ".mojo" / "batches"
+
+
 def manifest_path(study: StudyConfig, first: int, last: int) -> Path:
     width = study.padding_width
-    return study_dir(study) / ".mojo" / "batches" / f"trials_{first:0{width}d}-{last:0{width}d}.json"
+    return batches_dir(study_dir(study)) / f"trials_{first:0{width}d}-{last:0{width}d}.json"
 
 
 def adopt_narrower_folder(study: StudyConfig, trial: int) -> Path:

@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from mojo.files import STATUSES  # noqa: E402
+from mojo.files import STATUSES, TABLE_COLUMNS  # noqa: E402
 
 DPI = 100
 PANEL = (3.4, 2.6)
@@ -43,8 +43,6 @@ STATUS_COLORS = {
     "error": "#c44e52",
     "timeout": "#7f7f7f",
 }
-TABLE_COLUMNS = ("trial", "status", "reason", "objective", "wall_time")
-"""Columns of the trials table that are neither parameters nor metrics."""
 
 BAR_EDGES = {"edgecolor": "white", "linewidth": 0.4}
 """Thin white edges, so that neighbouring bars of the same height stay apart."""
@@ -173,6 +171,13 @@ def successful(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["status"] == "success"]
 
 
+def no_success_note(table: pd.DataFrame) -> str:
+    """What a panel of successful trials' values says when there are none."""
+    counts = table["status"].value_counts()
+    shown = ", ".join(f"{s} {int(counts[s])}" for s in STATUSES if s in counts)
+    return f"no trial succeeded ({len(table)} trials: {shown or 'none'}):\nsee status.png and summary.html for why"
+
+
 def statuses_present(table: pd.DataFrame) -> list[str]:
     present = set(table["status"])
     return [s for s in STATUSES if s in present]
@@ -258,9 +263,13 @@ def metric_histograms(
 ) -> Path:
     """One histogram per metric (and the objective) over the successful trials, with the median."""
     ok = successful(table)
+    if len(ok) == 0:
+        metrics = []  # one panel that says why, rather than one empty panel per metric
     fig, axes = new_figure(len(metrics))
-    if not metrics:
-        note(axes[0], "no metrics: no trial succeeded, or the study computes none")
+    if len(ok) == 0:
+        note(axes[0], no_success_note(table))
+    elif not metrics:
+        note(axes[0], "no metrics: the study computes none")
     for ax, name in zip(axes, metrics):
         values = ok[name].to_numpy(dtype=float)
         values = values[np.isfinite(values)]
@@ -311,7 +320,8 @@ def scatter_matrix(
         shown = [p for p in parameters if p in shown]  # back in the config's order
     if not shown_metrics or not shown or len(ok) == 0:
         fig, axes = new_figure(1, panel=(6.0, 3.0))
-        note(axes[0], "nothing to scatter: no successful trial, no metric or no varying parameter")
+        why = "no metric" if not shown_metrics else "no parameter varies over the successful trials"
+        note(axes[0], no_success_note(table) if len(ok) == 0 else f"nothing to scatter: {why}")
         return save(fig, path)
     fig, grid = plt.subplots(
         len(shown_metrics), len(shown), squeeze=False, sharex="col", sharey="row",
@@ -407,9 +417,10 @@ def summary_html(
         failed.groupby(["status", "reason"], dropna=False).size().rename("trials")
         .sort_values(ascending=False).head(reasons).reset_index()
     )
+    none_ok = f"<p>{html.escape(no_success_note(table))}</p>\n" if not (table["status"] == "success").any() else ""
     parts = [
         counts.to_html(index=False, border=0),
-        stats.to_html(index=False, border=0, float_format=lambda v: f"{v:.6g}", na_rep=""),
+        none_ok + stats.to_html(index=False, border=0, float_format=lambda v: f"{v:.6g}", na_rep=""),
         common.to_html(index=False, border=0) if len(common) else "<p>Every trial succeeded.</p>",
     ]
     captions = ["Trials by status", "Parameters and metrics over successful trials",

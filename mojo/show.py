@@ -10,20 +10,45 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mojo.files import CONFIG_JSON, MODEL_XML, NAMED_VALUES_JSON, RESULT_JSON
+from mojo.files import CONFIG_JSON, MODEL_XML, NAMED_VALUES_JSON, RESULT_JSON, TRIAL_FILES
+from mojo.integrity import MISSING, unreadable
 from mojo.layout import TRIAL_PREFIX
+from mojo.status import evaluation_folders, evaluation_of, folder_problem, is_study_folder, is_trial_folder
 
 
 def find_trial(path: Path, trial: int | None = None) -> Path:
     """The trial folder meant by ``path`` (a trial folder) or by ``path`` and ``trial`` (a study
-    folder and a trial number, whatever the folder's padding)."""
+    folder and a trial number, whatever the folder's padding; in a study without that Monte Carlo
+    trial, the evaluation of that optimisation trial, if it has only one)."""
     if trial is None:
         return path
     for width in range(len(str(trial)), 13):
         candidate = path / f"{TRIAL_PREFIX}{trial:0{width}d}"
         if candidate.is_dir():
             return candidate
+    # The study folder, or its optimisation folder:
+    evaluations = evaluation_folders(path, trial) or evaluation_folders(path.parent, trial)
+    if len(evaluations) == 1:
+        return evaluations[0]
+    if evaluations:
+        raise FileNotFoundError(
+            f"{path} has no Monte Carlo trial {trial}; its optimisation trial {trial} has "
+            f"{len(evaluations)} evaluations: pass one, e.g. mojo show {evaluations[0]}"
+        )
     raise FileNotFoundError(f"no folder for trial {trial} in {path}")
+
+
+def trial_folder_problem(path: Path) -> str | None:
+    """Why ``path`` is not a trial folder (and what to pass instead), or None if it is one."""
+    if path.is_dir() and is_trial_folder(path):
+        return None
+    if path.is_file():
+        return f"{path} is a file, not a trial folder"
+    if path.is_dir() and path.name.startswith(TRIAL_PREFIX):
+        return f"{path} has no trial files yet ({CONFIG_JSON}, {RESULT_JSON}): the trial has not started"
+    if path.is_dir() and is_study_folder(path):
+        return f"{path} is a study folder: add a trial number (mojo show {path} 42) or pass a trial folder"
+    return folder_problem(path) or f"{path} is not a trial folder"
 
 
 def _read_json(path: Path) -> Any:
@@ -35,13 +60,18 @@ def _read_json(path: Path) -> Any:
 
 def load_trial(folder: Path) -> dict[str, Any]:
     """The trial's files as plain JSON data: ``config``, ``values`` and ``result`` (None for a
-    file not written yet)."""
+    file not written yet, or one that cannot be read: ``unreadable`` names those, with why)."""
+    evaluation = evaluation_of(folder)
+    problems = {name: why for name in TRIAL_FILES if (why := unreadable(folder / name)) not in (None, MISSING)}
+    read = lambda name: None if name in problems else _read_json(folder / name)  # noqa: E731
     return {
         "trial_dir": str(folder),
-        "model": str(folder / MODEL_XML) if (folder / MODEL_XML).exists() else None,
-        "config": _read_json(folder / CONFIG_JSON),
-        "values": _read_json(folder / NAMED_VALUES_JSON),
-        "result": _read_json(folder / RESULT_JSON),
+        "evaluation": dict(zip(("trial", "eval"), evaluation)) if evaluation else None,
+        "model": str(folder / MODEL_XML) if (folder / MODEL_XML).exists() and MODEL_XML not in problems else None,
+        "config": read(CONFIG_JSON),
+        "values": read(NAMED_VALUES_JSON),
+        "result": read(RESULT_JSON),
+        "unreadable": problems,
     }
 
 
@@ -68,7 +98,18 @@ def _seconds(value: float | None) -> str:
 
 def format_trial(trial: dict[str, Any]) -> str:
     config, values, result = trial["config"] or {}, trial["values"] or {}, trial["result"]
-    lines = [f"trial {config.get('trial', '?')} of study {config.get('study', '?')}: {trial['trial_dir']}"]
+    if trial.get("evaluation"):
+        evaluation = trial["evaluation"]
+        lines = [
+            f"evaluation {evaluation['eval']} of optimisation trial {evaluation['trial']} of study "
+            f"{config.get('study', '?')} (trial number {config.get('trial', '?')} for its seed): {trial['trial_dir']}"
+        ]
+    else:
+        lines = [f"trial {config.get('trial', '?')} of study {config.get('study', '?')}: {trial['trial_dir']}"]
+    unreadable_files = trial.get("unreadable") or {}
+    if unreadable_files:
+        lines.append("unreadable files (the study's next run re-makes this trial):")
+        lines += [f"  {name}: {why}" for name, why in unreadable_files.items()]
     specs = config.get("parameters", {})
     if values:
         rows = [
@@ -81,8 +122,11 @@ def format_trial(trial: dict[str, Any]) -> str:
         for row in [header, *rows]:
             lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
     else:
-        lines.append("parameters: (no named_values.json yet)")
-    if result is None:
+        missing = "unreadable" if NAMED_VALUES_JSON in unreadable_files else "no named_values.json yet"
+        lines.append(f"parameters: ({missing})")
+    if RESULT_JSON in unreadable_files:
+        lines.append("result: unreadable (see above)")
+    elif result is None:
         lines.append("result: none yet (the trial is running, was interrupted, or has not started)")
     else:
         lines.append(
@@ -111,7 +155,8 @@ def format_trial(trial: dict[str, Any]) -> str:
         for field in code:
             digest = config.get("code_hashes", {}).get(field, "")
             lines.append(f"  {field:<9s}  {config[field]}" + (f"  {digest[:12]}" if digest else ""))
-    lines.append(f"model: {trial['model'] or '(no model.xml yet)'}")
+    model = "(unreadable)" if MODEL_XML in unreadable_files else "(no model.xml yet)"
+    lines.append(f"model: {trial['model'] or model}")
     return "\n".join(lines)
 
 
@@ -147,8 +192,9 @@ def command(args: argparse.Namespace) -> int:
     except FileNotFoundError as error:
         print(f"mojo show: {error}", file=sys.stderr)
         return 2
-    if not (folder / CONFIG_JSON).exists() and not (folder / RESULT_JSON).exists():
-        print(f"mojo show: {folder} is not a trial folder (no {CONFIG_JSON} or {RESULT_JSON})", file=sys.stderr)
+    problem = trial_folder_problem(folder)
+    if problem:
+        print(f"mojo show: {problem}", file=sys.stderr)
         return 2
     trial = load_trial(folder)
     print(json.dumps(trial, indent=2) if args.json else format_trial(trial))

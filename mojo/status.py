@@ -4,7 +4,15 @@ It reads only what trials write (``trial_*/result.json``) plus the study record
 (``.mojo/study.json``, for ``n_trial``), never Snakemake's state, so it works while a local or
 SLURM run is going, after it finished and after a crash. Trial files are written atomically, but a
 trial folder may not have its ``result.json`` yet and a file may change while it is read: such
-a folder counts as started but not finished.
+a folder counts as started but not finished. A file that is there but cannot be used (truncated,
+garbled: see :mod:`mojo.integrity`) is named as unreadable and its trial counted as started but not
+finished; files other than ``result.json`` are compared with the stamps the batch manifests
+recorded, and read only when they changed.
+
+A study's optimisation is read from its round files (``optimize/rounds/round_*.json``: few, small,
+validated) and its evaluations' ``result.json``; the Monte Carlo part is left out of the text
+when the study has no Monte Carlo trial. A path that is not a study folder is refused with what to
+pass instead (:func:`folder_problem`).
 
 For speed on large studies (10,000 folders) it lists folders with ``os.scandir`` and parses each
 result with ``json`` rather than validating it with pydantic.
@@ -20,18 +28,22 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic import BaseModel
 
 from mojo.config import StudyConfig
-from mojo.files import CONFIG_JSON, RESULT_JSON, STATUSES, read_model, write_model
-from mojo.layout import TRIAL_PREFIX, study_dir
+from mojo.files import CONFIG_JSON, RESULT_JSON, STATUSES, TRIAL_FILES, read_model, write_model
+from mojo.integrity import MISSING, ManifestStamps, damaged_trial_files, describe, unreadable
+from mojo.layout import TRIAL_PREFIX, batches_dir, study_dir
+from mojo.optimize.files import RoundFile, opt_dir, round_path
 
 STUDY_RECORD = Path(".mojo") / "study.json"
 RATE_WINDOW = 300.0
 """Seconds of the most recent results that the throughput is measured over."""
 RECENT_PROBLEMS = 5
+UNREADABLE_SHOWN = 10
 
 
 class StudyRecord(BaseModel):
@@ -45,10 +57,15 @@ class StudyRecord(BaseModel):
     """When the latest Snakemake run of this study started (UTC, ISO 8601)."""
     config: dict[str, Any]
     """The validated study config of that run."""
+    fingerprint: str | None = None
+    """That run's :func:`mojo.workflow.study_fingerprint` (trial settings and code): what
+    ``resume: false`` compares a new run with (None in records of an older mojo)."""
 
 
 def write_study_record(study: StudyConfig) -> Path:
     """Write the study record (called by the workflow's main process when a run starts)."""
+    from mojo.workflow import study_fingerprint  # mojo.workflow reads this record: import late
+
     path = study_dir(study) / STUDY_RECORD
     path.parent.mkdir(parents=True, exist_ok=True)
     write_model(
@@ -59,6 +76,7 @@ def write_study_record(study: StudyConfig) -> Path:
             padding_width=study.padding_width,
             started=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             config=study.model_dump(mode="json"),
+            fingerprint=study_fingerprint(study),
         ),
     )
     return path
@@ -105,7 +123,44 @@ class StudyStatus:
     """Seconds since the newest result was written."""
     run_started: str | None
     recent_problems: list[Problem] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)
+    """Files a rerun cannot use, relative to the study folder, with why (see mojo.integrity): their
+    trials count as started but not finished, and the next run re-makes them (a batch manifest:
+    its rows)."""
     scan_seconds: float = 0.0
+    optimization: OptimizationStatus | None = None
+    """The study's optimisation (``optimize/``), when it has one."""
+
+    @property
+    def monte_carlo(self) -> bool:
+        """Whether to report Monte Carlo trials: any exist, or the study is not an optimisation."""
+        return self.optimization is None or bool(self.finished or self.started or self.beyond_n_trial)
+
+
+@dataclass
+class OptimizationStatus:
+    """How far a study's optimisation is, from its round files and evaluation folders."""
+
+    path: str
+    rounds: int
+    """Round files written (each round: tell the previous one, ask a batch)."""
+    n_trial: int
+    """The budget (``optimize.n_trial``) when the latest round was decided."""
+    asked: int
+    """Optuna trials asked that count towards ``n_trial``."""
+    told: int
+    """Trials told to Optuna (the latest round's are told by the next step)."""
+    stopped: str | None
+    """Why the loop stopped (``n_trial``, ``timeout``), or None while it goes on."""
+    best: dict[str, Any] | None
+    """The best trial told so far: trial, value, params."""
+    evaluations: int
+    """Evaluation folders the asked trials have (``evals_per_trial`` each)."""
+    counts: dict[str, int]
+    """Finished evaluations by status (``skipped`` ones, after a pruned evaluation, have none)."""
+    unfinished: int
+    """Evaluations without a result: running, interrupted, skipped or not started."""
+    last_result_age: float | None
 
 
 def _read_result(path: str) -> tuple[dict | None, float]:
@@ -128,6 +183,8 @@ def scan(folder: Path, now: float | None = None, problems: int = RECENT_PROBLEMS
     n_trial = record.n_trial if record else None
     results: dict[int, tuple[dict, float]] = {}
     started: dict[int, float] = {}  # folder without a result: mtime of its config.json
+    bad_files: dict[str, str] = {}
+    stamps = _recorded_stamps(folder, bad_files)
     with os.scandir(folder) as entries:
         for entry in entries:
             name = entry.name
@@ -135,7 +192,9 @@ def scan(folder: Path, now: float | None = None, problems: int = RECENT_PROBLEMS
                 continue
             number = int(name[len(TRIAL_PREFIX):])
             data, mtime = _read_result(os.path.join(entry.path, RESULT_JSON))
-            if data is not None:
+            damaged = _damaged_files(entry.path, data is not None, stamps.get(number))
+            bad_files.update({f"{name}/{path.name}": why for path, why in damaged.items()})
+            if data is not None and not damaged:
                 results[number] = (data, mtime)
                 continue
             try:
@@ -182,8 +241,142 @@ def scan(folder: Path, now: float | None = None, problems: int = RECENT_PROBLEMS
         last_result_age=(now - newest) if newest else None,
         run_started=record.started if record else None,
         recent_problems=failed[:problems],
+        unreadable=dict(sorted(bad_files.items())),
         scan_seconds=time.perf_counter() - began,
+        optimization=scan_optimization(folder, now),
     )
+
+
+def _as_study(folder: Path) -> SimpleNamespace:
+    """What the optimisation's path functions need of a study, from its folder."""
+    return SimpleNamespace(results_dir=str(folder.parent), study=folder.name)
+
+
+def scan_optimization(folder: Path, now: float | None = None) -> OptimizationStatus | None:
+    """The progress of the study's optimisation, or None if it has no round yet."""
+    study = _as_study(Path(folder))
+    rounds = read_rounds(folder)
+    if not rounds:
+        return None
+    latest = rounds[-1]
+    counts = dict.fromkeys(STATUSES, 0)
+    mtimes, dirs = [], [e.dir for r in rounds for t in r.trials for e in t.evals]
+    for name in dirs:
+        data, mtime = _read_result(os.path.join(opt_dir(study), name, RESULT_JSON))
+        if data is not None:
+            counts[data["status"]] += 1
+            mtimes.append(mtime)
+    now = time.time() if now is None else now
+    return OptimizationStatus(
+        path=str(opt_dir(study)),
+        rounds=len(rounds),
+        n_trial=latest.n_trial,
+        asked=latest.n_counted,
+        told=latest.n_told,
+        stopped=latest.stop_reason if latest.done else None,
+        best=latest.best,
+        evaluations=len(dirs),
+        counts=counts,
+        unfinished=len(dirs) - sum(counts.values()),
+        last_result_age=now - max(mtimes) if mtimes else None,
+    )
+
+
+def read_rounds(folder: Path) -> list[RoundFile]:
+    """The optimisation's round files of the study in ``folder``, in order (none: no optimisation)."""
+    study = _as_study(Path(folder))
+    rounds = []
+    while round_path(study, len(rounds)).exists():
+        try:
+            rounds.append(read_model(round_path(study, len(rounds)), RoundFile))
+        except ValueError:  # written atomically: only a damaged file gets here
+            break
+    return rounds
+
+
+def evaluation_folders(folder: Path, trial: int) -> list[Path]:
+    """The evaluation folders of optimisation trial ``trial`` of the study in ``folder``."""
+    asked = [t for r in read_rounds(folder) for t in r.trials if t.trial == trial]
+    return [opt_dir(_as_study(Path(folder))) / e.dir for t in asked for e in t.evals]
+
+
+def evaluation_of(path: Path) -> tuple[int, int] | None:
+    """(optimisation trial, evaluation index) of an evaluation folder, or None for another folder."""
+    study_folder = Path(path).parent.parent
+    if Path(path).parent != opt_dir(_as_study(study_folder)):
+        return None
+    for round_file in read_rounds(study_folder):
+        for asked in round_file.trials:
+            for evaluation in asked.evals:
+                if evaluation.dir == Path(path).name:
+                    return asked.trial, evaluation.index
+    return None
+
+
+def folder_problem(path: Path) -> str | None:
+    """Why ``path`` is not a study folder (and what to pass instead), or None if it is one."""
+    if not path.exists():
+        return f"{path} does not exist"
+    if not path.is_dir():
+        return f"{path} is a file, not a study folder"
+    if is_trial_folder(path):
+        return f"{path} is a trial folder: use mojo show {path}"
+    if path.name == opt_dir(_as_study(path.parent)).name and is_study_folder(path.parent):
+        return f"{path} is the optimisation folder of study {path.parent.name}: pass {path.parent}"
+    if is_study_folder(path):
+        return None
+    with os.scandir(path) as entries:
+        studies = sorted(e.name for e in entries if e.is_dir() and is_study_folder(Path(e.path)))
+    if studies:
+        return (
+            f"{path} is a results folder holding studies {', '.join(studies)}: "
+            f"pass one of them, e.g. {path / studies[0]}"
+        )
+    return (
+        f"{path} is not a study folder: it has no {TRIAL_PREFIX}* folders, no {STUDY_RECORD} and "
+        f"no optimisation (give results/<study>)"
+    )
+
+
+def is_trial_folder(path: Path) -> bool:
+    """A Monte Carlo trial's or an optimisation evaluation's folder."""
+    return any((path / name).exists() for name in TRIAL_FILES)
+
+
+def is_study_folder(path: Path) -> bool:
+    """A study's results folder: it has a study record, trial folders or optimisation rounds."""
+    if (path / STUDY_RECORD).exists() or round_path(_as_study(path), 0).exists():
+        return True
+    with os.scandir(path) as entries:
+        return any(e.name.startswith(TRIAL_PREFIX) and e.name[len(TRIAL_PREFIX):].isdigit() for e in entries)
+
+
+def _recorded_stamps(folder: Path, bad_files: dict[str, str]) -> dict[int, dict]:
+    """Each trial's file stamps, from the batch manifests; a manifest that cannot be read goes
+    into ``bad_files``."""
+    stamps: dict[int, dict] = {}
+    batches = batches_dir(folder)
+    for path in sorted(batches.glob("*.json")) if batches.is_dir() else []:
+        try:
+            stamps.update(read_model(path, ManifestStamps).stamps)
+        except ValueError as error:
+            bad_files[str(path.relative_to(folder))] = describe(error)
+        except OSError:  # removed while we looked: its batch is running again
+            pass
+    return stamps
+
+
+def _damaged_files(trial: str, has_result: bool, recorded: dict | None) -> dict[Path, str]:
+    """The files of a trial folder that the next run must re-make, with why: a result.json that
+    is there but unreadable and, for a trial a batch manifest recorded as finished, any file that
+    changed since and is unreadable or missing (so only changed files are read)."""
+    if recorded is not None and has_result:
+        return damaged_trial_files(trial, recorded)
+    if has_result:
+        return {}
+    path = Path(trial, RESULT_JSON)
+    why = unreadable(path)  # whole now (renamed in since we read it): not damaged
+    return {} if why in (None, MISSING) else {path: why}
 
 
 def _throughput(times: list[float], walls: list[float]) -> float | None:
@@ -218,6 +411,37 @@ def format_duration(seconds: float) -> str:
 
 
 def format_status(status: StudyStatus) -> str:
+    """The text of ``mojo status``: the Monte Carlo trials, then the optimisation, where present."""
+    parts = [_format_monte_carlo(status)] if status.monte_carlo else []
+    if status.optimization is not None:
+        parts.append(format_optimization(status.study, status.optimization))
+    return "\n".join(parts)
+
+
+def format_optimization(study: str, opt: OptimizationStatus) -> str:
+    state = f"stopped ({opt.stopped} reached)" if opt.stopped else "going on"
+    lines = [
+        f"optimisation of study {study} ({opt.path}): {opt.asked} of {opt.n_trial} trials asked, "
+        f"{opt.told} told, in {opt.rounds} round{'s' * (opt.rounds != 1)}; {state}"
+    ]
+    if opt.best:
+        params = ", ".join(f"{k} {_value(v)}" for k, v in opt.best.get("params", {}).items())
+        lines.append(f"  best so far: trial {opt.best['trial']}, value {_value(opt.best['value'])} ({params})")
+    else:
+        lines.append("  best so far: none (no trial told complete yet)")
+    finished = sum(opt.counts.values())
+    lines.append(f"  evaluations: {finished} of {opt.evaluations} finished, {opt.unfinished} without a result")
+    lines.append("  " + "  ".join(f"{s} {opt.counts[s]}" for s in STATUSES))
+    if opt.last_result_age is not None:
+        lines.append(f"  last result {format_duration(opt.last_result_age)} ago")
+    return "\n".join(lines)
+
+
+def _value(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _format_monte_carlo(status: StudyStatus) -> str:
     lines = []
     if status.n_trial is None:
         lines.append(
@@ -236,6 +460,15 @@ def format_status(status: StudyStatus) -> str:
     if not_started is not None:
         detail += f", not started {max(not_started, 0)}"
     lines.append(detail)
+    if status.unreadable:
+        lines.append(
+            f"  unreadable or missing files {len(status.unreadable)} (their trials count as started but "
+            "not finished; the next run re-makes them, and nothing else):"
+        )
+        shown = list(status.unreadable.items())[:UNREADABLE_SHOWN]
+        lines += [f"    {name}: {why}" for name, why in shown]
+        if len(status.unreadable) > UNREADABLE_SHOWN:
+            lines.append(f"    … and {len(status.unreadable) - UNREADABLE_SHOWN} more (--json lists them all)")
     if status.beyond_n_trial:
         lines.append(f"  {status.beyond_n_trial} finished trials numbered n_trial or above (not counted)")
     if status.throughput:
@@ -268,12 +501,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    if not args.study.is_dir():
-        print(f"mojo status: {args.study} is not a folder (give results/<study>)", file=sys.stderr)
+    problem = folder_problem(args.study)
+    if problem:
+        print(f"mojo status: {problem}", file=sys.stderr)
         return 2
     status = scan(args.study, problems=args.problems)
     if args.json:
-        print(json.dumps(asdict(status), indent=2))
+        print(json.dumps({**asdict(status), "monte_carlo": status.monte_carlo}, indent=2))
     else:
         print(format_status(status))
     return 0

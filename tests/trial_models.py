@@ -38,8 +38,9 @@ def by_mode(values: dict) -> mujoco.MjSpec | str:
     """``mode`` picks the outcome: ok, unstable, raise, crash, hang, xml (an MJCF string),
     interrupt (as Ctrl-C in the trial's process), print (to stdout and stderr, then ok)."""
     mode = values["mode"]
-    if mode == "interrupt":
-        raise KeyboardInterrupt
+    if mode == "interrupt":  # the user's Ctrl-C, a SIGINT (a KeyboardInterrupt raised by code is its error)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
     if mode == "print":
         print(f"stdout of a trial, mass {values['mass']:.3f}")
         print("stderr of a trial", file=sys.stderr)

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mojo.numbers import Real, Whole
+
 SAMPLERS = ("tpe", "cmaes", "random", "qmc", "gp", "nsgaii")
 """Samplers a study may name (see :mod:`mojo.optimize.samplers`)."""
 
@@ -23,23 +25,20 @@ class _Frozen(BaseModel):
 
 
 class _Numeric(_Frozen):
-    low: float
+    low: Real
     """Smallest value searched (inclusive)."""
-    high: float
+    high: Real
     """Largest value searched (inclusive)."""
     log: bool = False
     """Search on a log scale (for values spread over orders of magnitude; needs ``low > 0``)."""
-    step: float | None = None
+    step: Real | None = None
     """Only values ``low + k * step`` are searched (cannot be combined with ``log``)."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _low_below_high(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            low, high = data.get("low"), data.get("high")
-            if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low > high:
-                raise ValueError(f"low = {low} is greater than high = {high}; need low <= high")
-        return data
+    @model_validator(mode="after")
+    def _low_below_high(self):
+        if self.low > self.high:
+            raise ValueError(f"low = {self.low} is greater than high = {self.high}; need low <= high")
+        return self
 
     @model_validator(mode="after")
     def _log_and_step(self):
@@ -65,9 +64,9 @@ class IntParam(_Numeric):
     """A whole number in [low, high]."""
 
     type: Literal["int"]
-    low: int
-    high: int
-    step: int | None = None
+    low: Whole
+    high: Whole
+    step: Whole | None = None
 
 
 class CategoricalParam(_Frozen):
@@ -97,14 +96,14 @@ class OptimizeConfig(_Frozen):
     ``type: float|int`` and ``low``/``high`` (optional ``log``, ``step``), or
     ``type: categorical`` and ``choices``."""
 
-    n_trial: int = Field(100, ge=1)
+    n_trial: Whole = Field(100, ge=1)
     """Number of Optuna trials (each of ``evals_per_trial`` evaluations). Grow it to continue the
     same study; finished trials are kept."""
 
     study_name: str | None = None
     """Unique identifier for the Optuna study in its storage. Default: the study's name."""
 
-    timeout: float | None = Field(None, gt=0)
+    timeout: Real | None = Field(None, gt=0)
     """Stop after this many seconds (wall clock, counted from the first round of this run of the
     study and checked between rounds), regardless of trial count. Raising it, or ``n_trial``,
     continues a stopped study."""
@@ -121,18 +120,18 @@ class OptimizeConfig(_Frozen):
     sampler_kwargs: dict[str, Any] = {}
     """Extra keyword arguments for the Optuna sampler (e.g. ``n_startup_trials: 5`` for tpe)."""
 
-    trials_per_round: int | None = Field(None, ge=1)
+    trials_per_round: Whole | None = Field(None, ge=1)
     """Trials asked from Optuna per round (one round = ask a batch, evaluate it, tell it). Small
     rounds let the sampler learn from every result (fewer trials needed); large rounds keep the
     cores busy and pay the loop's fixed cost (about a second per round) less often.
     Default: ``4 * n_proc``."""
 
-    evals_per_trial: int = Field(1, ge=1, le=MAX_EVALS_PER_TRIAL)
+    evals_per_trial: Whole = Field(1, ge=1, le=MAX_EVALS_PER_TRIAL)
     """Number of times to run the simulation per trial, each with its own seed (the parameters
     that are not optimised are drawn again) and its own folder. The mean score is told to Optuna
     and the spread is kept in the tables. Reduces 'lucky' trials in noisy physics."""
 
-    refine_search_factor: float | None = Field(None, gt=0, lt=1)
+    refine_search_factor: Real | None = Field(None, gt=0, lt=1)
     """If set (e.g. 0.5), each time a stopped study is resumed (``n_trial`` or ``timeout``
     raised) and it has a best trial, every numeric search bound shrinks to a window of this factor
     times the old width, centred on the best value and clipped to the old bounds (log-scaled
@@ -144,7 +143,7 @@ class OptimizeConfig(_Frozen):
     trial is marked pruned. With ``false`` every evaluation runs and such a trial is marked
     failed. Either way it is never told a made-up score."""
 
-    n_proc: int | None = Field(None, ge=1)
+    n_proc: Whole | None = Field(None, ge=1)
     """Evaluation jobs per round (run with ``--cores``/``--jobs`` at least this). Default: the
     study's ``n_proc``."""
 
@@ -161,6 +160,33 @@ class OptimizeConfig(_Frozen):
                 "(there is no default)"
             )
         return data
+
+    @field_validator("storage")
+    @classmethod
+    def _storage_url_and_driver(cls, storage: str | None) -> str | None:
+        """Parse the URL and import its database driver, without connecting: a bad URL or a
+        missing driver is a config error, not a traceback at the first round."""
+        if storage is None:
+            return storage
+        from sqlalchemy.engine import make_url  # installed with Optuna; imported only when set
+
+        allowed = (
+            "allowed: an SQLAlchemy database URL such as sqlite:///path/to/study.db or "
+            "postgresql+psycopg2://user:password@host/database, with its driver installed"
+        )
+        try:
+            url = make_url(storage)
+            dialect = url.get_dialect()
+        except Exception as error:
+            raise ValueError(f"is not a database URL ({error}); {allowed}") from None
+        try:
+            dialect.import_dbapi()
+        except ImportError as error:
+            raise ValueError(
+                f"needs the database driver '{url.get_driver_name()}' for {url.get_backend_name()}, "
+                f"which cannot be imported ({error}): install the package that provides it; {allowed}"
+            ) from None
+        return storage
 
     @field_validator("sampler")
     @classmethod

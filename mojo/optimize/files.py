@@ -2,6 +2,7 @@
 
 ``results/<study>/optimize/``
     ``study.db``                           the Optuna study (default storage)
+    ``.mojo/owner.lock``                   held (flock) by the run that owns the study (``owner``)
     ``rounds/round_0003.json``             what round 3 asked: fixed once written (:class:`RoundFile`)
     ``rounds/round_0003/batch_1.json``     rows of the evaluations one job ran (:class:`EvalBatch`)
     ``trial_0012_eval_0/``                 one evaluation: model.xml, config.json,
@@ -53,6 +54,8 @@ class AskedTrial(_Frozen):
     """Which of the round's evaluation jobs runs it."""
     params: dict[str, Any]
     evals: list[Evaluation]
+    system_attrs: dict[str, Any] = {}
+    """The sampler's own record of the trial (e.g. CMA-ES's generation): replayed with it."""
 
 
 class ToldTrial(_Frozen):
@@ -91,14 +94,18 @@ class RoundFile(_Frozen):
     """Evaluation jobs of this round (``rounds/round_NNNN/batch_J.json``)."""
     trials: list[AskedTrial] = []
     discarded: list[AskedTrial] = []
-    """Trials found asked but beyond the budget (a crash, then a smaller ``n_trial``): told
-    failed, never evaluated, not counted."""
+    """Trials found in the storage that are not this round's proposals (left by a run killed
+    inside an ask, or asked before the config changed): told failed, never evaluated, not counted,
+    and left out of the sampler's replay."""
     n_counted: int = 0
     """Trials that count towards ``n_trial`` once this round is asked (all but the discarded)."""
     told: list[ToldTrial] = []
-    """What this step told Optuna about earlier rounds' trials (normally the previous round's)."""
+    """The previous round's trials as told to Optuna (from the evaluation rows)."""
     best: dict[str, Any] | None = None
     """The best trial so far (number, value, params), when there is one."""
+    sampler_attrs: dict[str, Any] = {}
+    """The sampler's study-wide state once this round was asked (e.g. QMC's position in its
+    sequence): the next round's replay starts from it."""
 
     @property
     def done(self) -> bool:
@@ -180,6 +187,10 @@ def eval_number(trial: int, index: int) -> int:
 
 def default_storage(study) -> str:
     return f"sqlite:///{(opt_dir(study) / 'study.db').resolve()}"
+
+
+def owner_lock_path(study) -> Path:
+    return opt_dir(study) / ".mojo" / "owner.lock"
 
 
 def read_json(path: str | Path) -> dict[str, Any]:

@@ -1,19 +1,30 @@
 """One step of the optimisation loop: tell the previous round, decide, ask the next round.
 
-The step of round ``r`` is the only code that opens the study's storage: a local ``run:`` job, in
-a thread of the Snakemake main process, so SQLite is safe on a cluster and the storage is opened
-once per run, not once per round. It:
+Only the Snakemake main process opens the study's storage: when a run starts (to claim it, see
+:mod:`mojo.optimize.owner`) and in the step of round ``r``, a local ``run:`` job in a thread of
+that process. So SQLite is safe on a cluster and the storage is opened once per run.
 
-1. opens (or creates) the Optuna study; if the storage lost trials the round files record, it
-   rebuilds them from the round files and the evaluations' results (files on disk are the truth);
-2. tells Optuna every trial of earlier rounds that is still running, scored from the evaluation
-   jobs' rows (mean objective, or pruned / failed), skipping trials already told;
-3. takes every trial the storage holds beyond the earlier rounds as this round's (a previous run
-   of this step asked them, then died or its file was removed): a rerun never asks again;
-4. stops (a round with no trials) when ``n_trial`` trials were asked or ``timeout`` passed;
-   otherwise asks the rest of the round's batch, all before telling any (TPE's constant liar keeps
-   the batch diverse), tagging each trial with its round;
+The round files are the truth and the storage is their replayable consequence, so a seeded
+optimisation gives the same trials, bit for bit, however often it is killed and resumed. The
+sampler never sees the storage: it asks in a copy of the study in memory, replayed from the round
+files (parameters, the sampler's own records, and the scores the evaluation rows give), with a
+sampler seeded from (seed, round). A round's proposals therefore depend only on the files before
+it. The step:
+
+1. opens the storage and claims the study for this run (:mod:`mojo.optimize.owner`); if the
+   storage lost trials the round files record, rebuilds them from the files;
+2. tells the storage every earlier trial still running, scored from the evaluation rows;
+3. replays the study in memory, decides (stop when ``n_trial`` trials were asked or ``timeout``
+   passed) and asks the round's batch there, all before telling any (TPE's constant liar keeps
+   the batch diverse);
+4. reconciles the storage: trials an earlier, killed run of this step created are kept when they
+   are the same proposals (they are, unless the config changed), others are told failed and
+   recorded as ``discarded``; the missing proposals are added, each in one transaction;
 5. writes ``rounds/round_NNNN.json`` atomically, last.
+
+A kill anywhere leaves either no round file (the rerun replays and asks the same proposals) or
+the whole round. Cost: each step reads every earlier round's files and replays them in memory
+(160 trials: about 0.05 s), on top of the ask itself.
 """
 
 from __future__ import annotations
@@ -38,8 +49,11 @@ from mojo.optimize.files import (
     default_storage,
     eval_dir_name,
     eval_number,
+    opt_dir,
+    owner_lock_path,
     round_path,
 )
+from mojo.optimize.owner import claim
 from mojo.optimize.samplers import make_sampler
 from mojo.optimize.scoring import score_trial
 from mojo.optimize.space import distributions, refine
@@ -76,80 +90,123 @@ def _open_storage(url: str):
     return optuna.storages.get_storage(url)
 
 
-def open_study(study: StudyConfig, round_: int):
+def storage_url(study: StudyConfig) -> str:
+    return study.optimize.storage or default_storage(study)
+
+
+def open_study(study: StudyConfig, log: Callable[[str], None]):
+    """The study in its storage, claimed for this run (:func:`mojo.optimize.owner.claim`)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     opt = study.optimize
-    storage = opt.storage or default_storage(study)
-    sampler = make_sampler(opt.sampler, study.seed, round_, opt.sampler_kwargs)
+    url = storage_url(study)
+    opt_dir(study).mkdir(parents=True, exist_ok=True)  # the default storage's folder
+    storage = _open_storage(url)
     ostudy = optuna.create_study(
-        storage=_open_storage(storage),
+        storage=storage,
         study_name=opt.name(study),
-        sampler=sampler,
+        sampler=optuna.samplers.RandomSampler(),  # never asks: the replay in memory does
         direction=opt.direction,
         load_if_exists=True,
     )
     wanted = optuna.study.StudyDirection.MINIMIZE if opt.direction == "minimize" else optuna.study.StudyDirection.MAXIMIZE
     if ostudy.direction != wanted:
         raise RuntimeError(
-            f"the Optuna study '{ostudy.study_name}' in {storage} was made with direction "
+            f"the Optuna study '{ostudy.study_name}' in {url} was made with direction "
             f"{ostudy.direction.name.lower()}, but the config says {opt.direction}: choose another study_name"
         )
+    claim(storage, ostudy.study_name, owner_lock_path(study), log)
     return ostudy
 
 
+def _state(told: ToldTrial | None):
+    from optuna.trial import TrialState
+
+    if told is None:
+        return TrialState.RUNNING
+    return {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "fail": TrialState.FAIL}[told.state]
+
+
 def _tell(ostudy, told: ToldTrial) -> None:
-    from optuna.trial import TrialState
-
-    state = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "fail": TrialState.FAIL}[told.state]
     value = told.value if told.state == "complete" else None
-    ostudy.tell(told.trial, value, state=state, skip_if_finished=True)
+    ostudy.tell(told.trial, value, state=_state(told), skip_if_finished=True)
 
 
-def rebuild(study: StudyConfig, ostudy, upto: int, have: int) -> None:
-    """Add the trials of rounds ``0..upto`` numbered ``have`` and above to the storage, from the
-    round files and the evaluation rows: a lost or reset storage is rebuilt from the files."""
-    import optuna
-    from optuna.trial import TrialState
-
+def scores(study: StudyConfig, rounds: list[RoundFile]) -> dict[int, ToldTrial]:
+    """What every evaluated trial of ``rounds`` is told, from the evaluation rows."""
     prune = study.optimize.prune_failed_trials
-    for k in range(upto + 1):
-        round_file = read_round(study, k)
-        entries = [(t, True) for t in round_file.trials] + [(t, False) for t in round_file.discarded]
-        if not any(t.trial >= have for t, _ in entries):
-            continue
-        rows = round_rows(study, round_file)
-        dists = distributions(round_file.space)
-        for asked, evaluated in sorted(entries, key=lambda e: e[0].trial):
+    told: dict[int, ToldTrial] = {}
+    for round_file in rounds:
+        if round_file.trials:
+            rows = round_rows(study, round_file)
+            for asked in round_file.trials:
+                told[asked.trial] = told_from_rows(asked.trial, rows.get(asked.trial, []), prune)
+    return told
+
+
+def frozen_trial(asked: AskedTrial, space: dict, round_: int, told: ToldTrial | None):
+    """``asked`` as an Optuna trial of round ``round_``, told ``told`` (``None``: running)."""
+    import optuna
+
+    dists = distributions(space)
+    return optuna.trial.create_trial(
+        params=asked.params,
+        distributions={name: dists[name] for name in asked.params},
+        value=told.value if told and told.state == "complete" else None,
+        state=_state(told),
+        user_attrs={ROUND_ATTR: round_},
+        system_attrs=asked.system_attrs,
+    )
+
+
+def rebuild(ostudy, rounds: list[RoundFile], told: dict[int, ToldTrial], have: int) -> None:
+    """Add the trials of ``rounds`` numbered ``have`` and above to the storage, told ``told``
+    (discarded ones failed): a lost or reset storage is rebuilt from the files."""
+    for round_file in rounds:
+        for asked in sorted(round_file.trials + round_file.discarded, key=lambda t: t.trial):
             if asked.trial < have:
                 continue
-            told = told_from_rows(asked.trial, rows.get(asked.trial, []), prune) if evaluated else None
-            state = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}.get(
-                told.state if told else "fail", TrialState.FAIL
-            )
-            frozen = optuna.trial.create_trial(
-                params=asked.params,
-                distributions={name: dists[name] for name in asked.params},
-                value=told.value if state == TrialState.COMPLETE else None,
-                state=state,
-                user_attrs={ROUND_ATTR: k},
-            )
-            ostudy.add_trial(frozen)
+            result = told.get(asked.trial, ToldTrial(trial=asked.trial, state="fail"))
+            ostudy.add_trial(frozen_trial(asked, round_file.space, round_file.round, result))
             number = len(ostudy.get_trials(deepcopy=False)) - 1
             if number != asked.trial:
                 raise RuntimeError(
                     f"cannot rebuild the Optuna study from the round files: trial {asked.trial} of "
-                    f"round {k} became trial {number} (the storage holds trials the files do not know)"
+                    f"round {round_file.round} became trial {number} (the storage holds trials the files do not know)"
                 )
 
 
-def _best(ostudy) -> dict[str, Any] | None:
+def replay(study: StudyConfig, rounds: list[RoundFile], told: dict[int, ToldTrial], round_: int):
+    """(study in memory, its storage, file trial number of each of its trials): the evaluated
+    trials of ``rounds`` told their scores, the sampler's state as the last round left it, and a
+    sampler seeded for ``round_``. Discarded trials are left out: no proposal ever saw them."""
+    import optuna
+
+    opt = study.optimize
+    storage = optuna.storages.InMemoryStorage()
+    memory = optuna.create_study(
+        storage=storage,
+        sampler=make_sampler(opt.sampler, study.seed, round_, opt.sampler_kwargs),
+        direction=opt.direction,
+    )
+    numbers = []
+    for round_file in rounds:
+        for asked in round_file.trials:
+            memory.add_trial(frozen_trial(asked, round_file.space, round_file.round, told[asked.trial]))
+            numbers.append(asked.trial)
+    study_id = storage.get_study_id_from_name(memory.study_name)
+    for key, value in (rounds[-1].sampler_attrs if rounds else {}).items():
+        storage.set_study_system_attr(study_id, key, value)
+    return memory, storage, numbers
+
+
+def _best(ostudy, numbers: list[int]) -> dict[str, Any] | None:
     try:
         best = ostudy.best_trial
     except ValueError:
         return None
-    return {"trial": best.number, "value": best.value, "params": best.params}
+    return {"trial": numbers[best.number], "value": best.value, "params": best.params}
 
 
 def run_step(study: StudyConfig, round_: int, output: Path, log: Path) -> RoundFile:
@@ -163,93 +220,73 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
 
     opt = study.optimize
     now = time.time()
-    prev = read_round(study, round_ - 1) if round_ > 0 else None
+    rounds = [read_round(study, k) for k in range(round_)]
+    prev = rounds[-1] if rounds else None
     output.parent.mkdir(parents=True, exist_ok=True)
-    ostudy = open_study(study, round_)
+    ostudy = open_study(study, log)
     expected = prev.n_asked_total if prev else 0
 
+    results = scores(study, rounds)
     trials = ostudy.get_trials(deepcopy=False)
     if len(trials) < expected:
         log(f"the storage holds {len(trials)} trials, the round files {expected}: rebuilding from the files")
-        rebuild(study, ostudy, round_ - 1, len(trials))
+        rebuild(ostudy, rounds, results, len(trials))
         trials = ostudy.get_trials(deepcopy=False)
 
-    # Tell every earlier trial still running (normally exactly the previous round's).
-    told: list[ToldTrial] = []
-    running = [t for t in trials[:expected] if t.state == TrialState.RUNNING]
-    rounds_needed = sorted({t.user_attrs.get(ROUND_ATTR, round_ - 1) for t in running})
-    for k in rounds_needed:
-        round_file = prev if prev and k == prev.round else read_round(study, k)
-        rows = round_rows(study, round_file)
-        for asked in round_file.trials:
-            if trials[asked.trial].state == TrialState.RUNNING:
-                told.append(told_from_rows(asked.trial, rows.get(asked.trial, []), opt.prune_failed_trials))
-                _tell(ostudy, told[-1])
-        for asked in round_file.discarded:
-            if trials[asked.trial].state == TrialState.RUNNING:
-                _tell(ostudy, ToldTrial(trial=asked.trial, state="fail"))
+    # Tell the storage every earlier trial still running (normally exactly the previous round's).
+    for trial in trials[:expected]:
+        if trial.state == TrialState.RUNNING:
+            _tell(ostudy, results.get(trial.number, ToldTrial(trial=trial.number, state="fail")))
+    told = [results[t.trial] for t in prev.trials] if prev else []
 
-    # The session: a continuation after a stop starts a new one (new clock, refined bounds).
-    if prev is None or prev.done:
-        session = prev.session + 1 if prev else 0
-        started = now
-        config_space = dict(opt.search_space)
-        space = config_space
-        if prev is not None:
-            space = prev.space if config_space == prev.config_space else config_space
-            best = _best(ostudy)
-            if opt.refine_search_factor and best:
-                space = refine(space, best["params"], opt.refine_search_factor)
-                log(f"search space refined around trial {best['trial']}: {space}")
-    else:
-        session, started = prev.session, prev.session_started
-        config_space, space = prev.config_space, prev.space
-        if dict(opt.search_space) != prev.config_space:  # edited mid-session: applies from here
-            config_space = space = dict(opt.search_space)
+    memory, memory_storage, replayed = replay(study, rounds, results, round_)
+    best = _best(memory, replayed)
 
-    counted = prev.n_counted if prev else 0
-    remaining = max(opt.n_trial - counted, 0)
-    extras = trials[expected:]  # asked by an earlier run of this very step
-    if round_ == 0 and any(t.state != TrialState.RUNNING and t.user_attrs.get(ROUND_ATTR) != 0 for t in extras):
+    session, started, config_space, space = _session(study, prev, best, now, log)
+
+    extras = trials[expected:]  # created by an earlier, killed run of this very step
+    foreign = [t for t in extras if t.state != TrialState.RUNNING and t.user_attrs.get(ROUND_ATTR) != round_]
+    if foreign:
         raise RuntimeError(
-            f"the Optuna study '{ostudy.study_name}' already holds {len(extras)} trials that no round "
+            f"the Optuna study '{ostudy.study_name}' already holds {len(foreign)} trials that no round "
             "file of this study knows: choose another study_name (or storage)"
         )
+    counted = prev.n_counted if prev else 0
+    remaining = max(opt.n_trial - counted, 0)
     stop = None
-    if not extras:
-        if remaining == 0:
-            stop = "n_trial"
-        elif opt.timeout is not None and now - started >= opt.timeout:
-            stop = "timeout"
+    if remaining == 0:
+        stop = "n_trial"
+    elif opt.timeout is not None and now - started >= opt.timeout and not extras:
+        stop = "timeout"  # (a round an earlier run of this step began is finished, not cut)
     target = 0 if stop else min(opt.round_size(study), remaining)
-    if target == 0 and stop is None:
-        stop = "n_trial"  # n_trial was lowered below what an earlier run of this step asked
-    kept, discarded = extras[:target], extras[target:]
-    for trial in discarded:
-        if trial.state == TrialState.RUNNING:
-            _tell(ostudy, ToldTrial(trial=trial.number, state="fail"))
-    asked_params = [(t.number, dict(t.params)) for t in kept]
-    if len(kept) < target:
-        dists = distributions(space)
-        for _ in range(target - len(kept)):
-            trial = ostudy.ask(dists)
-            trial.set_user_attr(ROUND_ATTR, round_)
-            asked_params.append((trial.number, dict(trial.params)))
 
+    dists = distributions(space)
+    for _ in range(target):
+        memory.ask(dists)
+    in_memory = memory.get_trials(deepcopy=False)
+    proposals = in_memory[len(in_memory) - target:]
+
+    kept = _keep(study, ostudy, extras, proposals, round_, log)
+    discarded = extras[kept:]
+    numbers = [t.number for t in extras[:kept]] + list(range(len(trials), len(trials) + target - kept))
     width = max(study.padding, len(str(max(opt.n_trial - 1, 0))))
-    jobs = min(opt.jobs(study), len(asked_params))
+    jobs = min(opt.jobs(study), target)
     asked = [
         AskedTrial(
             trial=number,
             job=i % jobs,
-            params=params,
+            params=dict(proposal.params),
+            system_attrs=dict(proposal.system_attrs),
             evals=[
                 Evaluation(index=e, number=eval_number(number, e), dir=eval_dir_name(number, e, width))
                 for e in range(opt.evals_per_trial)
             ],
         )
-        for i, (number, params) in enumerate(asked_params)
+        for i, (number, proposal) in enumerate(zip(numbers, proposals))
     ]
+    for trial in asked[kept:]:  # each in one transaction, with all its parameters
+        ostudy.add_trial(frozen_trial(trial, space, round_, None))
+
     result = RoundFile(
         round=round_,
         study_name=ostudy.study_name,
@@ -257,7 +294,7 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
         session_started=started,
         asked_at=now,
         n_told=expected,
-        n_asked_total=expected + len(extras) + max(target - len(kept), 0),
+        n_asked_total=len(trials) + target - kept,
         n_counted=counted + len(asked),
         n_trial=opt.n_trial,
         timeout=opt.timeout,
@@ -268,7 +305,8 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
         trials=asked,
         discarded=[AskedTrial(trial=t.number, job=-1, params=dict(t.params), evals=[]) for t in discarded],
         told=told,
-        best=_best(ostudy),
+        best=best,
+        sampler_attrs=memory_storage.get_study_system_attrs(memory_storage.get_study_id_from_name(memory.study_name)),
     )
     write_model(output, result)
     log(
@@ -276,6 +314,64 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
         f"{'stopped: ' + stop if stop else 'going on'}; step took {time.time() - now:.2f} s"
     )
     return result
+
+
+def _session(study: StudyConfig, prev: RoundFile | None, best, now: float, log: Callable[[str], None]):
+    """(session, its start, config space, search space) of the round after ``prev``: a
+    continuation after a stop starts a new session (new clock, refined bounds)."""
+    opt = study.optimize
+    if prev is not None and not prev.done:
+        config_space, space = prev.config_space, prev.space
+        if dict(opt.search_space) != prev.config_space:  # edited mid-session: applies from here
+            config_space = space = dict(opt.search_space)
+        return prev.session, prev.session_started, config_space, space
+    config_space = dict(opt.search_space)
+    space = config_space
+    if prev is not None:
+        space = prev.space if config_space == prev.config_space else config_space
+        if opt.refine_search_factor and best:
+            space = refine(space, best["params"], opt.refine_search_factor)
+            log(f"search space refined around trial {best['trial']}: {space}")
+    return (prev.session + 1 if prev else 0), now, config_space, space
+
+
+def _keep(study: StudyConfig, ostudy, extras: list, proposals: list, round_: int, log) -> int:
+    """How many of ``extras`` (trials a killed run of this step left in the storage) are the
+    first proposals, kept as they are; the others are told failed."""
+    from optuna.trial import TrialState
+
+    kept = 0
+    while kept < min(len(extras), len(proposals)) and _same(extras[kept], proposals[kept], round_):
+        kept += 1
+    for trial in extras[kept:]:
+        if trial.state == TrialState.RUNNING:
+            _discard(study, ostudy, trial.number, round_)
+    if extras[kept:]:
+        log(f"told failed {len(extras) - kept} trials a killed run of this step left that are not this round's proposals")
+    return kept
+
+
+def _same(stored, proposal, round_: int) -> bool:
+    """Whether a trial in the storage is ``proposal``, created by a killed run of this step."""
+    from optuna.trial import TrialState
+
+    return (
+        stored.state == TrialState.RUNNING
+        and stored.user_attrs.get(ROUND_ATTR) == round_
+        and stored.params == proposal.params
+    )
+
+
+def _discard(study: StudyConfig, ostudy, number: int, round_: int) -> None:
+    """Tell a left-over trial failed, marked with its round first: a kill in between leaves it
+    recognisably this step's."""
+    import optuna
+
+    storage = _open_storage(storage_url(study))
+    study_id = storage.get_study_id_from_name(ostudy.study_name)
+    trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
+    optuna.trial.Trial(ostudy, trial_id).set_user_attr(ROUND_ATTR, round_)
+    _tell(ostudy, ToldTrial(trial=number, state="fail"))
 
 
 def n_told_str(asked: list[AskedTrial]) -> str:

@@ -1,10 +1,11 @@
 """Optuna samplers by name, seeded from the study's seed.
 
-A step of the loop is a fresh process, so each round builds its sampler again. Its seed is derived
-from (study seed, round): every round draws fresh random numbers, and a rerun of a round draws the
-same ones. Samplers that keep state between trials (CMA-ES, NSGA-II, QMC) keep it in the study's
-storage, so it survives between rounds. QMC keeps the study's own seed (its scrambling must stay
-the same for the whole sequence).
+Each round's step builds its sampler again, on a copy of the study replayed from the round files
+(:func:`mojo.optimize.loop.replay`). Its seed is derived from (study seed, round): every round
+draws fresh random numbers, and a rerun of a round draws the same ones. Samplers that keep state
+between trials (CMA-ES, NSGA-II, QMC) keep it in the trials' and the study's system attributes,
+which the round files record and the replay restores. QMC keeps the study's own seed (its
+scrambling must stay the same for the whole sequence).
 
 Batches: a round asks several trials before telling any. TPE is built with ``constant_liar`` (a
 trial asked but not yet told counts as a bad result, so the next ask looks elsewhere); CMA-ES,

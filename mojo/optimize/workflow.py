@@ -8,6 +8,7 @@ evaluation jobs and whether the loop goes on.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from mojo.optimize.files import batch_path, read_json, round_name, round_path
 
@@ -57,3 +58,19 @@ def loop_outputs(checkpoints, study) -> list[str]:
 
 def optimization_started(study) -> bool:
     return Path(round_path(study, 0)).exists()
+
+
+def busy_refusal(study, log: Callable[[str], None]) -> str | None:
+    """Why this run must not start: another run owns the optimisation (see
+    :mod:`mojo.optimize.owner`); ``None`` to go on, owning it for the rest of the run.
+
+    Called when a run starts, before any job: a second run must not even evaluate. Opens the
+    storage, as the run's first step would (once per run)."""
+    from mojo.optimize.loop import open_study
+    from mojo.optimize.owner import StudyBusyError
+
+    try:
+        open_study(study, log)
+    except StudyBusyError as error:
+        return f"mojo: {error}"
+    return None

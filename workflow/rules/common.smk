@@ -1,6 +1,10 @@
 # Validate the config before any job exists; everything below works from STUDY.
 import sys
+from pathlib import Path
 
+from snakemake.logging import logger
+
+from mojo import locks as mojo_locks
 from mojo.config import ConfigError, load_study
 from mojo.layout import study_dir
 from mojo import workflow as mojo_workflow
@@ -14,11 +18,16 @@ STUDY_DIR = str(study_dir(STUDY))
 WIDTH = STUDY.padding_width
 FINGERPRINT = mojo_workflow.study_fingerprint(STUDY)
 
-if workflow.is_main_process and not STUDY.resume and mojo_workflow.study_started(STUDY):
-    sys.exit(
-        f"study '{STUDY.study}' already has results in {STUDY_DIR} and resume is false: "
-        "set resume: true to continue it, or choose another study name (nothing was deleted)"
-    )
+# One run per study; a Snakemake lock left by a killed run is cleared (see mojo/locks.py).
+mojo_locks.guard_run(workflow, STUDY_DIR)
+
+# A study written outside the working folder (absolute results_dir, ~, ..) is named once.
+RESOLVED_STUDY_DIR = Path(STUDY_DIR).resolve()
+if workflow.is_main_process and not RESOLVED_STUDY_DIR.is_relative_to(Path.cwd().resolve()):
+    logger.info(f"mojo: results_dir {STUDY.results_dir!r}: study folder {RESOLVED_STUDY_DIR}")
+
+# resume: false is checked when a run starts (report.smk's onstart), so that dry runs and
+# --report of a finished study still work.
 
 
 wildcard_constraints:

@@ -14,9 +14,12 @@ if STUDY.optimize is None:
     rule optimize:
         message:
             "The study config has no 'optimize:' section (see docs/optimize.md and config/optimize.yaml)."
-        shell:
-            f"echo \"study '{STUDY.study}' has no 'optimize:' section: nothing to optimise "
-            "(see docs/optimize.md)\" >&2; exit 1"
+        run:  # no shell: no config text may reach one
+            from snakemake.exceptions import WorkflowError
+
+            raise WorkflowError(
+                f"study '{STUDY.study}' has no 'optimize:' section: nothing to optimise (see docs/optimize.md)"
+            )
 
 else:
     OPT_DIR = str(opt_files.opt_dir(STUDY))
@@ -84,8 +87,16 @@ else:
         params:
             n_trial=STUDY.optimize.n_trial,
             timeout=STUDY.optimize.timeout,
-        shell:
-            "echo '{{\"n_trial\": {params.n_trial}, \"timeout\": \"{params.timeout}\"}}' > {output}"
+        log:
+            f"{OPT_DIR}/.mojo/logs/budget.log",
+        run:  # no shell: results_dir may hold any character a path allows
+            import json
+
+            from mojo.files import write_atomic
+
+            budget = json.dumps({"n_trial": params.n_trial, "timeout": params.timeout})
+            write_atomic(Path(output[0]), budget + "\n")
+            Path(log[0]).write_text(f"budget: {budget}\n")
 
     rule optimize_finish:
         input:
@@ -97,6 +108,8 @@ else:
             trials_csv=f"{OPT_DIR}/trials.csv",
             evals_parquet=f"{OPT_DIR}/evaluations.parquet",
             evals_csv=f"{OPT_DIR}/evaluations.csv",
+        log:
+            f"{OPT_DIR}/.mojo/logs/finish.log",
         script:
             "../scripts/optimize_finish.py"
 
@@ -120,5 +133,7 @@ else:
                 caption="../report/optimize_best.rst",
                 category="Optimisation",
             ),
+        log:
+            f"{OPT_DIR}/.mojo/logs/plots.log",
         script:
             "../scripts/optimize_plots.py"

@@ -11,15 +11,33 @@ ENVIRONMENT = {
     "json": f"{STUDY_DIR}/environment.json",
     "txt": f"{STUDY_DIR}/environment.txt",
 }
-REPORT_FILES = [*PLOTS.values(), *ENVIRONMENT.values()]
+# The default target (`rule all`, and so what `snakemake --report` shows): a config with an
+# `optimize:` section is an optimisation study (its results and plots), any other a Monte Carlo
+# study (its tables and plots); the environment record either way. `snakemake tables` still makes
+# an optimisation config's Monte Carlo trials.
+DEFAULT_TARGETS = [
+    *(rules.optimize.input if STUDY.optimize else [*TABLES, *PLOTS.values()]),
+    *ENVIRONMENT.values(),
+]
 
 
 report: "../report/workflow.rst"
 
 
 # `mojo status` needs n_trial; written by the main Snakemake process when a run starts (never in a
-# dry run, never in cluster jobs). Only one onstart handler exists per workflow: extend this one.
+# dry run, a --report or cluster jobs). First, resume: false refuses a run that would change the
+# finished trials the previous record describes. Only one onstart handler exists per workflow:
+# extend this one.
 onstart:
+    refusal = mojo_workflow.resume_refusal(STUDY, FINGERPRINT)
+    if refusal:
+        sys.exit(refusal)
+    if STUDY.optimize is not None:  # one run of an optimisation, whatever the working folder
+        from mojo.optimize.workflow import busy_refusal
+
+        refusal = busy_refusal(STUDY, lambda message: logger.info(f"mojo: {message}"))
+        if refusal:
+            sys.exit(refusal)
     write_study_record(STUDY)
 
 

@@ -12,10 +12,15 @@ from mojo.batch import run_batch
 # partition can hold (see mojo/cluster.py). Does nothing in local runs and in cluster jobs.
 mojo_cluster.guard_slurm_run(workflow)
 
+# The finished batches' manifests, read before the DAG exists (see mojo/integrity.py): one that
+# cannot be read is removed, so its batch runs again; the others say which trial files changed
+# since they were written. Cluster jobs run the job they are given: they need neither.
+FINISHED_BATCHES = mojo_workflow.finished_batches(STUDY) if workflow.is_main_process else {}
+
 
 rule trial_batch:
     input:
-        lambda wc: mojo_workflow.missing_trial_files(STUDY, int(wc.first), int(wc.last)),
+        lambda wc: mojo_workflow.missing_trial_files(STUDY, int(wc.first), int(wc.last), FINISHED_BATCHES),
     output:
         manifest=f"{STUDY_DIR}/.mojo/batches/trials_{{first}}-{{last}}.json",
     params:

@@ -3,11 +3,14 @@
 from pathlib import Path
 
 from mojo.config import load_study
+from mojo.logs import job_log
 from mojo.optimize.results import write_results
 
-write_results(
-    load_study(snakemake.config),
-    best=Path(snakemake.output.best),
-    trials=(Path(snakemake.output.trials_parquet), Path(snakemake.output.trials_csv)),
-    evaluations=(Path(snakemake.output.evals_parquet), Path(snakemake.output.evals_csv)),
-)
+with job_log(snakemake.log[0]) as log:
+    best = write_results(
+        load_study(snakemake.config),
+        best=Path(snakemake.output.best),
+        trials=(Path(snakemake.output.trials_parquet), Path(snakemake.output.trials_csv)),
+        evaluations=(Path(snakemake.output.evals_parquet), Path(snakemake.output.evals_csv)),
+    )
+    print(f"{best.n_trial} trials; best: trial {best.trial}, value {best.value}", file=log)

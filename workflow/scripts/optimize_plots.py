@@ -3,11 +3,14 @@
 from pathlib import Path
 
 from mojo.config import load_study
+from mojo.logs import job_log
 from mojo.optimize.plots import write_plots
 
-write_plots(
-    load_study(snakemake.config),
-    trials=Path(snakemake.input.trials),
-    best=Path(snakemake.input.best),
-    outputs={name: Path(path) for name, path in snakemake.output.items()},
-)
+with job_log(snakemake.log[0]) as log:
+    write_plots(
+        load_study(snakemake.config),
+        trials=Path(snakemake.input.trials),
+        best=Path(snakemake.input.best),
+        outputs={name: Path(path) for name, path in snakemake.output.items()},
+    )
+    print(f"plots: {', '.join(snakemake.output.keys())}", file=log)
