@@ -10,6 +10,7 @@ import ast
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 from functools import cache
@@ -63,8 +64,21 @@ def _top_level_names(tree: ast.Module) -> set[str]:
     return names
 
 
+LITERALS = (
+    ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr,
+    ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+)
+"""Expressions whose value is never callable: a name bound to one cannot be user code."""
+
+
 def check_path(path: str) -> None:
-    """Raise ValueError unless ``path`` names a top-level definition in a findable module."""
+    """Raise ValueError unless ``path`` names a top-level definition in a findable module that
+    may be callable (not a name bound to a literal such as a number, text or list)."""
+    _definition(path)
+
+
+def _definition(path: str) -> ast.AST:
+    """The last top-level statement of the module that binds the name ``path`` gives."""
     module, name = split_path(path)
     source = source_file(module)
     try:
@@ -72,14 +86,53 @@ def check_path(path: str) -> None:
     except (SyntaxError, ValueError) as exc:  # ValueError: a null byte
         line = f", line {exc.lineno}" if getattr(exc, "lineno", None) else ""
         raise ValueError(f"module '{module}' ({source}{line}) cannot be parsed: {exc}") from None
-    defined = _top_level_names(tree)
-    if name not in defined:
-        functions = sorted(
-            n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
-        )
+    functions = sorted(n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)))
+    listed = f"its functions: {', '.join(functions) or 'none'}"
+    binding = [node for node in tree.body if name in _top_level_names(ast.Module([node], []))]
+    if not binding:
+        raise ValueError(f"module '{module}' ({source}) defines no '{name}'; {listed}")
+    node = binding[-1]
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, LITERALS):
         raise ValueError(
-            f"module '{module}' ({source}) defines no '{name}'; its functions: {', '.join(functions) or 'none'}"
+            f"module '{module}' ({source}, line {node.lineno}) binds '{name}' to a value that is "
+            f"not callable; need a function; {listed}"
         )
+    return node
+
+
+def check_call(path: str, args: tuple, kwargs: dict[str, Any], form: str) -> None:
+    """Raise ValueError if the plain function ``path`` names cannot take ``args`` and ``kwargs``
+    (as ``form`` shows the call): read from its ``def``, so a wrong ``gen_args``, ``run_kwargs``
+    or parameter count is refused before any job, not once per trial. A decorated function, a
+    class or a name bound otherwise (its signature is only known by running it) is not checked."""
+    node = _definition(path)
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.decorator_list:
+        return
+    try:
+        _signature(node.args).bind(*args, **kwargs)
+    except TypeError as error:
+        raise ValueError(f"{node.name}({ast.unparse(node.args)}) cannot be called as {form}: {error}") from None
+
+
+def _signature(arguments: ast.arguments) -> inspect.Signature:
+    """The signature a ``def`` declares (defaults as placeholders: only their presence counts)."""
+    kind = inspect.Parameter
+    positional = [*arguments.posonlyargs, *arguments.args]
+    first_default = len(positional) - len(arguments.defaults)
+    parameters = [
+        kind(arg.arg, kind.POSITIONAL_ONLY if i < len(arguments.posonlyargs) else kind.POSITIONAL_OR_KEYWORD,
+             default=None if i >= first_default else kind.empty)
+        for i, arg in enumerate(positional)
+    ]
+    if arguments.vararg:
+        parameters.append(kind(arguments.vararg.arg, kind.VAR_POSITIONAL))
+    parameters += [
+        kind(arg.arg, kind.KEYWORD_ONLY, default=kind.empty if default is None else None)
+        for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults)
+    ]
+    if arguments.kwarg:
+        parameters.append(kind(arguments.kwarg.arg, kind.VAR_KEYWORD))
+    return inspect.Signature(parameters)
 
 
 def source_hash(path: str) -> str:

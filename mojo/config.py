@@ -30,6 +30,13 @@ MAX_TRIALS = 10_000_000
 MAX_JOBS = 10_000
 """Most trial jobs a study may have: Snakemake builds every job before it runs one (about 1 s
 per 1000 jobs, also in a dry run), so more jobs only delay the start; raise trials_per_job."""
+MAX_TRIAL_SECONDS = 10**7
+"""Longest a trial may be given (``trial_timeout``, ``resources.trial_seconds``; about four
+months): more is a slip of units, and overflows the clock arithmetic of the trial watcher
+(``select``) and of SLURM's time limit."""
+MAX_MEMORY_MB = 10**9
+"""Most memory a trial or job may be given (``trial_memory_mb``, ``resources.mem_mb``; 1 PB):
+more overflows the 64-bit limits of ``setrlimit``."""
 
 
 class ConfigError(ValueError):
@@ -92,11 +99,11 @@ class JobResources(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    trial_seconds: Real | None = Field(None, gt=0)
+    trial_seconds: Real | None = Field(None, gt=0, le=MAX_TRIAL_SECONDS)
     """Expected wall time of one trial in seconds. A job's ``runtime`` is one minute of start-up
     plus twice (headroom) its trials times this. Default: ``trial_timeout`` when set, else 10."""
 
-    mem_mb: Whole | None = Field(None, gt=0)
+    mem_mb: Whole | None = Field(None, gt=0, le=MAX_MEMORY_MB)
     """Memory of one trial job in MB. Default: the profile's ``default-resources``."""
 
 
@@ -168,10 +175,10 @@ class StudyConfig(BaseModel):
     """``package.module:function`` scoring a trial: ``objective(metrics) -> float``. Optional for
     Monte Carlo studies (its value goes in the table), required for optimisation."""
 
-    trial_timeout: Real | None = Field(None, gt=0)
+    trial_timeout: Real | None = Field(None, gt=0, le=MAX_TRIAL_SECONDS)
     """Wall-clock seconds one trial may take before it is stopped and recorded as ``timeout``."""
 
-    trial_memory_mb: Real | None = Field(None, gt=0)
+    trial_memory_mb: Real | None = Field(None, gt=0, le=MAX_MEMORY_MB)
     """Memory (MB) one trial may allocate on top of what its worker process held when the trial
     started: heap, arrays, thread stacks (``RLIMIT_DATA``), in each process of the trial. Beyond
     it the allocation fails and the trial is recorded as ``error``, naming this key."""
@@ -225,7 +232,7 @@ class StudyConfig(BaseModel):
     @field_validator("optimize")
     @classmethod
     def _optimize_fits_study(cls, optimize: OptimizeConfig | None, info: ValidationInfo):
-        if optimize is not None and {"objective", "parameters", "overrides"} <= set(info.data):
+        if optimize is not None and {"seed", "objective", "parameters", "overrides"} <= set(info.data):
             optimize.check_study(SimpleNamespace(**info.data))
         return optimize
 
@@ -241,6 +248,32 @@ class StudyConfig(BaseModel):
                 self.parameters[name].coerce(value)
             except ValueError as error:
                 raise ValueError(f"overrides.{name}: {error}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _code_takes_its_arguments(self):
+        """Each user function can take what mojo passes it (see ``codepath.check_call``)."""
+        calls = [  # key, what mojo passes first, the config's extra arguments (if any)
+            ("generator", ("values",), "gen_args", "gen_kwargs"),
+            ("runtime", ("model", "data", "trial"), "run_args", "run_kwargs"),
+            ("metrics", ("model", "data"), None, None),
+            ("objective", ("metrics",), None, None),
+        ]
+        for key, passed, args_key, kwargs_key in calls:
+            path = getattr(self, key)
+            if path is None:
+                continue
+            args, kwargs, form = passed, {}, f"{key}({', '.join(passed)})"
+            if args_key:
+                args, kwargs = (*passed, *getattr(self, args_key)), getattr(self, kwargs_key)
+                form = (
+                    f"{key}({', '.join(passed)}, *{args_key}, **{kwargs_key}) with "
+                    f"{args_key} = {getattr(self, args_key)!r}, {kwargs_key} = {kwargs!r}"
+                )
+            try:
+                codepath.check_call(path, args, kwargs, form)
+            except ValueError as error:
+                raise ValueError(f"{key} = {path!r}: {error}") from None
         return self
 
     @model_validator(mode="after")
@@ -302,6 +335,55 @@ def _hide_passwords(text: str) -> str:
     return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
 
 
+def type_command_line(config: dict[str, Any], entries: dict[str, Any]) -> None:
+    """Read the nested ``--config`` values in ``config`` again as YAML reads a config file.
+
+    Snakemake reads ``--config 'key={...}'`` with YAML's base loader, so every nested value
+    arrives as text: ``gen_kwargs={scale: 2}`` would pass the text ``'2'`` to user code, and a
+    ``choice`` of ``[1, 2]`` would draw text, where the same line in a config file gives numbers.
+    ``entries`` are the ``--config`` entries as Snakemake parsed them
+    (``workflow.config_settings.config``); each nested text that YAML reads as a number, a
+    boolean or null becomes one, in place in ``config`` (so that script jobs, which get
+    ``config``, see the same values), except under ``TEXT_KEYS``. Top-level values are typed
+    by Snakemake already.
+    """
+    for key, value in entries.items():
+        if isinstance(value, (dict, list)) and key not in TEXT_KEYS:
+            _merge(config, key, _typed(value))
+
+
+TEXT_KEYS = {"metric_units", "unit", "study_name", "storage"}
+"""Nested keys whose values are text even when they look like numbers (a unit ``1``, a study
+name ``2024``): a ``--config`` value under them stays as Snakemake gives it, since its YAML
+quoting (``'1'``) is lost before mojo sees it."""
+
+
+def _typed(value: Any) -> Any:
+    import yaml
+
+    if isinstance(value, dict):
+        return {key: item if key in TEXT_KEYS else _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    if isinstance(value, str):
+        try:
+            read = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        if isinstance(read, (bool, int, float)) or read is None and value.strip() in ("null", "Null", "NULL", "~"):
+            return read
+    return value
+
+
+def _merge(into: dict[str, Any], key: str, value: Any) -> None:
+    """``into[key] = value``, merging mappings key by key as Snakemake merges ``--config``."""
+    if isinstance(value, dict) and isinstance(into.get(key), dict):
+        for inner, item in value.items():
+            _merge(into[key], inner, item)
+    else:
+        into[key] = value
+
+
 def load_study(data: dict[str, Any]) -> StudyConfig:
     """Validate a config mapping (the Snakemake ``config``), raising :class:`ConfigError`."""
     try:
@@ -312,12 +394,33 @@ def load_study(data: dict[str, Any]) -> StudyConfig:
 
 def check_config_file(path: str | Path) -> None:
     """Raise :class:`ConfigError` naming the file (and, for bad YAML, the line) unless ``path``
-    holds a YAML mapping of config keys.
+    holds a YAML mapping of config keys, each key given once per mapping.
 
-    Snakemake's own messages for these mistakes name neither. The Snakefile calls this for the
-    default config only: a ``--configfile`` is read by Snakemake before the Snakefile runs.
+    Snakemake's own messages for these mistakes name neither, and its YAML reader keeps the last
+    of two equal keys without a word (``n_trial`` written twice runs the second). The Snakefile
+    calls this for the default config and for each ``--configfile`` (which Snakemake has read
+    before the Snakefile runs, refusing what is not a YAML or JSON mapping on its own).
     """
     import yaml
+
+    class UniqueKeys(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            lines: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # a '<<: *anchor' merge may repeat keys; that is its purpose
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, (str, int, float, bool)):
+                    continue  # an unhashable key: the base loader names that problem
+                if key in lines:
+                    raise yaml.constructor.ConstructorError(
+                        None, None,
+                        f"key {key!r} is given twice (also on line {lines[key] + 1}); the second "
+                        "would silently replace the first: keep one",
+                        key_node.start_mark,
+                    )
+                lines[key] = key_node.start_mark.line
+            return super().construct_mapping(node, deep)
 
     where = os.path.abspath(path)
     try:
@@ -330,7 +433,7 @@ def check_config_file(path: str | Path) -> None:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {where} cannot be read: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=UniqueKeys)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark is not None else ""

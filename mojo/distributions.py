@@ -153,6 +153,16 @@ class Normal(_Numeric):
     mean: Real
     std: Real = Field(ge=0)
 
+    @model_validator(mode="after")
+    def _draws_are_finite(self):
+        # A draw is mean + std * z; |z| > 10 has a chance of 1e-23.
+        if not math.isfinite(abs(self.mean) + 10 * self.std):
+            raise ValueError(
+                f"|mean| + 10 * std = |{self.mean:g}| + 10 * {self.std:g} overflows, so draws "
+                "would be infinite; need a finite |mean| + 10 * std"
+            )
+        return self
+
     def default_nominal(self) -> float:
         return self.mean
 

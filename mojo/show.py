@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -179,6 +180,20 @@ def view(model_path: Path) -> None:
     mujoco.viewer.launch(model, data)
 
 
+def _finite_or_null(value: Any) -> Any:
+    """``value`` with each NaN or infinity as None: JSON has none of them (``json.dumps`` would
+    print ``NaN``, which jq and strict parsers refuse), and mojo never writes one to a trial
+    file, so only a damaged or hand-edited file holds them; ``mojo show`` without --json prints
+    them as they are."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_null(v) for v in value]
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trial_dir", type=Path, help="a trial folder, e.g. results/pendulum/trial_0042")
     parser.add_argument("trial", type=int, nargs="?", help="a trial number, when trial_dir is the study folder")
@@ -197,7 +212,7 @@ def command(args: argparse.Namespace) -> int:
         print(f"mojo show: {problem}", file=sys.stderr)
         return 2
     trial = load_trial(folder)
-    print(json.dumps(trial, indent=2) if args.json else format_trial(trial))
+    print(json.dumps(_finite_or_null(trial), indent=2, allow_nan=False) if args.json else format_trial(trial))
     if args.view:
         if trial["model"] is None:
             print(f"mojo show: {folder} has no {MODEL_XML} to view yet", file=sys.stderr)

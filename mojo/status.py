@@ -35,9 +35,10 @@ from pydantic import BaseModel
 
 from mojo.config import StudyConfig
 from mojo.files import CONFIG_JSON, RESULT_JSON, STATUSES, TRIAL_FILES, read_model, write_model
-from mojo.integrity import MISSING, ManifestStamps, damaged_trial_files, describe, unreadable
+from mojo.integrity import MISSING, ManifestStamps, damaged_trial_files, describe, discard, unreadable
 from mojo.layout import TRIAL_PREFIX, batches_dir, study_dir
 from mojo.optimize.files import RoundFile, opt_dir, round_path
+from mojo.optimize.integrity import damaged_files
 
 STUDY_RECORD = Path(".mojo") / "study.json"
 RATE_WINDOW = 300.0
@@ -87,6 +88,27 @@ def read_study_record(folder: Path) -> StudyRecord | None:
         return read_model(folder / STUDY_RECORD, StudyRecord)
     except (FileNotFoundError, ValueError):
         return None
+
+
+def study_record_problem(folder: Path) -> str | None:
+    """Why the study record is there but unreadable, or None (whole, or missing)."""
+    try:
+        read_model(Path(folder) / STUDY_RECORD, StudyRecord)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        return describe(error)
+    return None
+
+
+def discard_damaged_study_record(study: StudyConfig) -> bool:
+    """Remove an unreadable study record (the main process, before the DAG exists); whether it
+    did. ``resume: false`` then refuses a study with finished trials and no record (losing
+    nothing) until the previous config is known again."""
+    why = study_record_problem(study_dir(study))
+    if why is not None:
+        discard(study_dir(study) / STUDY_RECORD, why)
+    return why is not None
 
 
 @dataclass
@@ -161,6 +183,9 @@ class OptimizationStatus:
     unfinished: int
     """Evaluations without a result: running, interrupted, skipped or not started."""
     last_result_age: float | None
+    unreadable: dict[str, str] = field(default_factory=dict)
+    """The loop's files the next run re-makes, relative to the study folder, with why (see
+    :mod:`mojo.optimize.integrity`)."""
 
 
 def _read_result(path: str) -> tuple[dict | None, float]:
@@ -184,6 +209,8 @@ def scan(folder: Path, now: float | None = None, problems: int = RECENT_PROBLEMS
     results: dict[int, tuple[dict, float]] = {}
     started: dict[int, float] = {}  # folder without a result: mtime of its config.json
     bad_files: dict[str, str] = {}
+    if record is None and (why := study_record_problem(folder)):
+        bad_files[str(STUDY_RECORD)] = why
     stamps = _recorded_stamps(folder, bad_files)
     with os.scandir(folder) as entries:
         for entry in entries:
@@ -279,6 +306,7 @@ def scan_optimization(folder: Path, now: float | None = None) -> OptimizationSta
         counts=counts,
         unfinished=len(dirs) - sum(counts.values()),
         last_result_age=now - max(mtimes) if mtimes else None,
+        unreadable={str(path.relative_to(folder)): why for path, why in damaged_files(study).items()},
     )
 
 
@@ -415,6 +443,8 @@ def format_status(status: StudyStatus) -> str:
     parts = [_format_monte_carlo(status)] if status.monte_carlo else []
     if status.optimization is not None:
         parts.append(format_optimization(status.study, status.optimization))
+        if not status.monte_carlo:  # (the study record, say: the Monte Carlo text names the others)
+            parts += [f"  unreadable: {name}: {why}" for name, why in status.unreadable.items()]
     return "\n".join(parts)
 
 
@@ -434,6 +464,9 @@ def format_optimization(study: str, opt: OptimizationStatus) -> str:
     lines.append("  " + "  ".join(f"{s} {opt.counts[s]}" for s in STATUSES))
     if opt.last_result_age is not None:
         lines.append(f"  last result {format_duration(opt.last_result_age)} ago")
+    if opt.unreadable:
+        lines.append(f"  unreadable or missing files {len(opt.unreadable)} (the next run re-makes them):")
+        lines += [f"    {name}: {why}" for name, why in opt.unreadable.items()]
     return "\n".join(lines)
 
 

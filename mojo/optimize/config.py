@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mojo.numbers import Real, Whole
+from mojo.numbers import Real, Whole, first_non_finite
 
 SAMPLERS = ("tpe", "cmaes", "random", "qmc", "gp", "nsgaii")
 """Samplers a study may name (see :mod:`mojo.optimize.samplers`)."""
@@ -38,6 +39,8 @@ class _Numeric(_Frozen):
     def _low_below_high(self):
         if self.low > self.high:
             raise ValueError(f"low = {self.low} is greater than high = {self.high}; need low <= high")
+        if not math.isfinite(self.high - self.low):
+            raise ValueError(f"high - low = {self.high} - {self.low} overflows; need a finite width")
         return self
 
     @model_validator(mode="after")
@@ -48,6 +51,14 @@ class _Numeric(_Frozen):
             raise ValueError("log = true cannot be combined with step (choose one)")
         if self.step is not None and self.step <= 0:
             raise ValueError(f"step = {self.step} must be > 0")
+        # Optuna would silently lower high to the last step below it (a warning in a job's log).
+        # Tolerant of rounding: a refined window (mojo.optimize.space) is read back through here.
+        steps = self.width() / self.step if self.step is not None else 0
+        if not math.isfinite(steps) or abs(steps - round(steps)) > 1e-6:
+            raise ValueError(
+                f"step = {self.step} does not divide high - low = {self.high} - {self.low}; "
+                "need high = low + k * step for a whole k"
+            )
         return self
 
     def width(self) -> float:
@@ -74,6 +85,24 @@ class CategoricalParam(_Frozen):
 
     type: Literal["categorical"]
     choices: list[Any] = Field(min_length=1)
+    """Distinct, finite values of the kinds Optuna stores (null, booleans, numbers, text)."""
+
+    @field_validator("choices")
+    @classmethod
+    def _distinct_and_finite(cls, choices: list[Any]) -> list[Any]:
+        for choice in choices:
+            if choice is not None and not isinstance(choice, (bool, int, float, str)):
+                raise ValueError(
+                    f"{choice!r} is a {type(choice).__name__}; allowed choices: null, booleans, "
+                    "numbers and text (the kinds Optuna stores)"
+                )
+        if first_non_finite(choices) is not None:
+            raise ValueError(f"{first_non_finite(choices)} is not a finite number")
+        keys = [(isinstance(c, bool), c) for c in choices]  # 1 and 1.0 alike; True and 1 not
+        for i, key in enumerate(keys):
+            if key in keys[:i]:
+                raise ValueError(f"{key[1]!r} appears more than once; choices must be distinct")
+        return choices
 
 
 SearchParam = Annotated[Union[FloatParam, IntParam, CategoricalParam], Field(discriminator="type")]
@@ -201,6 +230,26 @@ class OptimizeConfig(_Frozen):
             )
         return sampler
 
+    @model_validator(mode="after")
+    def _sampler_takes_its_kwargs(self):
+        """Build the sampler once, as each step will: an unknown ``sampler_kwargs`` key is a
+        config error, not a TypeError in the first step. Imports Optuna (about a second), only
+        when ``sampler_kwargs`` is set."""
+        if self.sampler_kwargs:
+            import warnings
+
+            from mojo.optimize.samplers import make_sampler
+
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    make_sampler(self.sampler, 0, 0, self.sampler_kwargs)
+            except (TypeError, ValueError) as error:
+                raise ValueError(
+                    f"sampler_kwargs = {self.sampler_kwargs!r} do not fit sampler {self.sampler!r}: {error}"
+                ) from None
+        return self
+
     def check_study(self, study: Any) -> None:
         """Checks against the rest of the study config (called by ``StudyConfig``)."""
         if study.objective is None:
@@ -213,6 +262,24 @@ class OptimizeConfig(_Frozen):
             raise ValueError(
                 f"search_space names unknown parameter(s) {unknown}; declare them under 'parameters' "
                 f"(their unit and Monte Carlo distribution); parameters are {sorted(study.parameters)}"
+            )
+        for name, param in self.search_space.items():
+            dist = study.parameters[name].dist
+            if not isinstance(param, CategoricalParam) and dist == "choice":
+                raise ValueError(
+                    f"search_space.{name} has type {param.type}, but parameter {name} is a choice "
+                    "(one of its values, not a number in a range): search it with type: categorical"
+                )
+            if isinstance(param, FloatParam) and dist == "integer":
+                raise ValueError(
+                    f"search_space.{name} has type float, but parameter {name} is an integer: "
+                    "search it with type: int, so that it stays a whole number"
+                )
+        if self.sampler == "qmc" and study.seed >= 2**32:
+            raise ValueError(
+                f"sampler 'qmc' is seeded with the study's seed = {study.seed}, and its random "
+                f"state (NumPy's legacy seeding) takes only seeds below 2**32 = {2**32}: choose "
+                "a smaller seed, or another sampler"
             )
         fixed = sorted(set(self.search_space) & set(study.overrides))
         if fixed:

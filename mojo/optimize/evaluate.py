@@ -18,6 +18,7 @@ from typing import TextIO
 from mojo.batch import run_plans
 from mojo.config import StudyConfig
 from mojo.files import NAMED_VALUES_JSON, RESULT_JSON, NamedValue, TrialConfig, TrialRow, write_model
+from mojo.integrity import trial_stamps
 from mojo.logs import job_log
 from mojo.optimize.files import AskedTrial, EvalBatch, EvalRow, RoundFile, opt_dir
 from mojo.sampling import plain_values
@@ -103,7 +104,9 @@ def _run_round_job(
                         **common,
                     )
                 )
-    batch = EvalBatch(round=round_.round, job=job, rows=rows)
+    root = opt_dir(study)
+    stamps = {row.number: trial_stamps(root / row.dir) for row in rows if row.status != "skipped"}
+    batch = EvalBatch(round=round_.round, job=job, rows=rows, stamps=stamps)
     manifest.parent.mkdir(parents=True, exist_ok=True)
     write_model(manifest, batch)
     return batch

@@ -3,6 +3,8 @@
 ``results/<study>/optimize/``
     ``study.db``                           the Optuna study (default storage)
     ``.mojo/owner.lock``                   held (flock) by the run that owns the study (``owner``)
+    ``.mojo/budget.json``                  n_trial and timeout of the run (:class:`Budget`)
+    ``.mojo/results.json``                 SHA-256 of best.json and the tables (``integrity``)
     ``rounds/round_0003.json``             what round 3 asked: fixed once written (:class:`RoundFile`)
     ``rounds/round_0003/batch_1.json``     rows of the evaluations one job ran (:class:`EvalBatch`)
     ``trial_0012_eval_0/``                 one evaluation: model.xml, config.json,
@@ -21,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from mojo.files import Status
+from mojo.files import FileStamp, Status
 from mojo.optimize.config import MAX_EVALS_PER_TRIAL, SearchParam
 
 TrialState = Literal["complete", "pruned", "fail"]
@@ -134,6 +136,9 @@ class EvalBatch(_Frozen):
     round: int
     job: int
     rows: list[EvalRow] = []
+    stamps: dict[int, dict[str, FileStamp]] = {}
+    """Each evaluation's file stamps by its ``number``, as the job left them: a rerun parses only
+    the files whose stamp changed (see :mod:`mojo.optimize.integrity`)."""
 
 
 class BestTrial(_Frozen):
@@ -158,8 +163,28 @@ class BestTrial(_Frozen):
     n_fail: int
 
 
+RESULTS = ("best.json", "trials.parquet", "trials.csv", "evaluations.parquet", "evaluations.csv")
+"""What ``optimize_finish`` writes into the optimisation folder."""
+
+
+class Budget(_Frozen):
+    """``.mojo/budget.json``: the loop's budget when the run made it (``optimize_budget``)."""
+
+    n_trial: int
+    timeout: float | None
+
+
 def opt_dir(study) -> Path:
     return Path(study.results_dir) / study.study / "optimize"
+
+
+def results_record_path(study) -> Path:
+    """The SHA-256 of each of :data:`RESULTS`, by ``optimize_finish`` (see :mod:`mojo.integrity`)."""
+    return opt_dir(study) / ".mojo" / "results.json"
+
+
+def budget_path(study) -> Path:
+    return opt_dir(study) / ".mojo" / "budget.json"
 
 
 def round_name(round_: int) -> str:
@@ -185,8 +210,13 @@ def eval_number(trial: int, index: int) -> int:
     return trial * (MAX_EVALS_PER_TRIAL + 1) + index + 1
 
 
+def storage_file(study) -> Path:
+    """The default storage's SQLite file."""
+    return opt_dir(study) / "study.db"
+
+
 def default_storage(study) -> str:
-    return f"sqlite:///{(opt_dir(study) / 'study.db').resolve()}"
+    return f"sqlite:///{storage_file(study).resolve()}"
 
 
 def owner_lock_path(study) -> Path:

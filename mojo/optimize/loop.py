@@ -177,6 +177,22 @@ def rebuild(ostudy, rounds: list[RoundFile], told: dict[int, ToldTrial], have: i
                 )
 
 
+def restore(study: StudyConfig, ostudy, log: Callable[[str], None]) -> None:
+    """Rebuild the trials a storage lost (a damaged study.db set aside, see
+    :mod:`mojo.optimize.integrity`) when a run starts, from the rounds whose trials a later step
+    told: their states are final. A round not told yet is its next step's to rebuild (see step)."""
+    rounds = []
+    while round_path(study, len(rounds)).exists():
+        rounds.append(read_round(study, len(rounds)))
+    told = rounds[:-1] if rounds and rounds[-1].trials else rounds
+    while told and not all(batch_path(study, told[-1].round, job).exists() for job in range(told[-1].jobs)):
+        told.pop()  # its evaluations run again in this run: the step after them rebuilds it
+    have = len(ostudy.get_trials(deepcopy=False))
+    if told and have < told[-1].n_asked_total:
+        log(f"the storage holds {have} trials, the round files {told[-1].n_asked_total}: rebuilding from the files")
+        rebuild(ostudy, told, scores(study, told), have)
+
+
 def replay(study: StudyConfig, rounds: list[RoundFile], told: dict[int, ToldTrial], round_: int):
     """(study in memory, its storage, file trial number of each of its trials): the evaluated
     trials of ``rounds`` told their scores, the sampler's state as the last round left it, and a
@@ -243,8 +259,13 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
     best = _best(memory, replayed)
 
     session, started, config_space, space = _session(study, prev, best, now, log)
+    started, asked_at = _recorded_times(study, ostudy, round_, started, now)
 
-    extras = trials[expected:]  # created by an earlier, killed run of this very step
+    # Trials after the earlier rounds': an earlier, killed run of this very step created them, or
+    # this round file was lost or damaged and is being made again, and then later rounds' trials
+    # (numbered after this round's) may follow: those are left as they are.
+    end = next((t.number for t in trials[expected:] if _round_of(t) > round_), len(trials))
+    extras, later = trials[expected:end], trials[end:]
     foreign = [t for t in extras if t.state != TrialState.RUNNING and t.user_attrs.get(ROUND_ATTR) != round_]
     if foreign:
         raise RuntimeError(
@@ -268,7 +289,14 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
 
     kept = _keep(study, ostudy, extras, proposals, round_, log)
     discarded = extras[kept:]
-    numbers = [t.number for t in extras[:kept]] + list(range(len(trials), len(trials) + target - kept))
+    first_new = expected + len(extras)
+    if later and target > kept:
+        raise RuntimeError(
+            f"cannot make round {round_} of the Optuna study '{ostudy.study_name}' again: its trials in the "
+            "storage are not the proposals the earlier round files give (did the config change?); "
+            "choose another study_name to start again (nothing was changed)"
+        )
+    numbers = [t.number for t in extras[:kept]] + list(range(first_new, first_new + target - kept))
     width = max(study.padding, len(str(max(opt.n_trial - 1, 0))))
     jobs = min(opt.jobs(study), target)
     asked = [
@@ -292,9 +320,9 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
         study_name=ostudy.study_name,
         session=session,
         session_started=started,
-        asked_at=now,
+        asked_at=asked_at,
         n_told=expected,
-        n_asked_total=len(trials) + target - kept,
+        n_asked_total=first_new + target - kept,
         n_counted=counted + len(asked),
         n_trial=opt.n_trial,
         timeout=opt.timeout,
@@ -335,6 +363,30 @@ def _session(study: StudyConfig, prev: RoundFile | None, best, now: float, log: 
     return (prev.session + 1 if prev else 0), now, config_space, space
 
 
+TIMES_ATTR = "mojo_round_times_{}"
+"""Study attribute: (session_started, asked_at) of a round, as its step first decided them."""
+
+
+def _recorded_times(study: StudyConfig, ostudy, round_: int, started: float, now: float) -> tuple[float, float]:
+    """(session start, asked at) of this round: those an earlier run of this step recorded in the
+    storage, if any, so that a round file made again (after a kill, or after it was damaged) is
+    byte for byte the first one and the timeout keeps counting from the session's real start."""
+    key = TIMES_ATTR.format(round_)
+    storage = _open_storage(storage_url(study))
+    study_id = storage.get_study_id_from_name(ostudy.study_name)
+    recorded = storage.get_study_system_attrs(study_id).get(key)
+    if recorded is not None:
+        return recorded[0], recorded[1]
+    storage.set_study_system_attr(study_id, key, [started, now])
+    return started, now
+
+
+def _round_of(trial) -> int:
+    """The round that created a trial in the storage (-1: unknown, e.g. an older mojo's)."""
+    value = trial.user_attrs.get(ROUND_ATTR)
+    return value if isinstance(value, int) else -1
+
+
 def _keep(study: StudyConfig, ostudy, extras: list, proposals: list, round_: int, log) -> int:
     """How many of ``extras`` (trials a killed run of this step left in the storage) are the
     first proposals, kept as they are; the others are told failed."""
@@ -355,8 +407,10 @@ def _same(stored, proposal, round_: int) -> bool:
     """Whether a trial in the storage is ``proposal``, created by a killed run of this step."""
     from optuna.trial import TrialState
 
+    # A finished one is this round's trial already told by the next step: this round file is
+    # being made again.
     return (
-        stored.state == TrialState.RUNNING
+        stored.state != TrialState.WAITING
         and stored.user_attrs.get(ROUND_ATTR) == round_
         and stored.params == proposal.params
     )

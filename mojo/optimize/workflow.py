@@ -65,12 +65,13 @@ def busy_refusal(study, log: Callable[[str], None]) -> str | None:
     :mod:`mojo.optimize.owner`); ``None`` to go on, owning it for the rest of the run.
 
     Called when a run starts, before any job: a second run must not even evaluate. Opens the
-    storage, as the run's first step would (once per run)."""
-    from mojo.optimize.loop import open_study
+    storage, as the run's first step would (once per run), and gives it back the trials it lost."""
+    from mojo.optimize.loop import open_study, restore
     from mojo.optimize.owner import StudyBusyError
 
     try:
-        open_study(study, log)
+        ostudy = open_study(study, log)
     except StudyBusyError as error:
         return f"mojo: {error}"
+    restore(study, ostudy, log)
     return None

@@ -5,10 +5,12 @@ from pathlib import Path
 from snakemake.logging import logger
 
 from mojo import locks as mojo_locks
-from mojo.config import ConfigError, load_study
+from mojo.config import ConfigError, load_study, type_command_line
 from mojo.layout import study_dir
 from mojo import workflow as mojo_workflow
 
+# Nested --config values arrive as text; read them as a config file's (see type_command_line).
+type_command_line(config, workflow.config_settings.config)
 try:
     STUDY = load_study(config)
 except ConfigError as error:

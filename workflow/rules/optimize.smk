@@ -24,6 +24,13 @@ if STUDY.optimize is None:
 else:
     OPT_DIR = str(opt_files.opt_dir(STUDY))
 
+    # A damaged round file, manifest, evaluation file or result is removed before the DAG exists,
+    # so this run re-makes it and what depends on it (see mojo/optimize/integrity.py).
+    if workflow.is_main_process:
+        from mojo.optimize.integrity import discard_damaged
+
+        discard_damaged(STUDY)
+
     if (
         workflow.is_main_process
         and not STUDY.optimize.resumes(STUDY)
@@ -47,6 +54,7 @@ else:
             f"{OPT_DIR}/best.json",
             f"{OPT_DIR}/trials.parquet",
             f"{OPT_DIR}/evaluations.parquet",
+            str(opt_files.results_record_path(STUDY)),  # (see optimize_finish)
             expand(f"{OPT_DIR}/plots/{{plot}}.png", plot=opt_files.PLOTS),
 
     checkpoint optimize_step:
@@ -83,7 +91,7 @@ else:
     # checkpoint has its own params/mtime checks skipped by Snakemake, so finish cannot carry them.)
     rule optimize_budget:
         output:
-            f"{OPT_DIR}/.mojo/budget.json",
+            str(opt_files.budget_path(STUDY)),
         params:
             n_trial=STUDY.optimize.n_trial,
             timeout=STUDY.optimize.timeout,
@@ -100,7 +108,7 @@ else:
 
     rule optimize_finish:
         input:
-            budget=f"{OPT_DIR}/.mojo/budget.json",
+            budget=str(opt_files.budget_path(STUDY)),
             rounds=lambda wc: opt_workflow.loop_outputs(checkpoints, STUDY),
         output:
             best=f"{OPT_DIR}/best.json",
@@ -108,6 +116,9 @@ else:
             trials_csv=f"{OPT_DIR}/trials.csv",
             evals_parquet=f"{OPT_DIR}/evaluations.parquet",
             evals_csv=f"{OPT_DIR}/evaluations.csv",
+            # The results' hashes: removing it (as the main process does when a loop file is
+            # damaged) makes this job, and so the walk over the rounds, run again.
+            record=str(opt_files.results_record_path(STUDY)),
         log:
             f"{OPT_DIR}/.mojo/logs/finish.log",
         script:

@@ -1,6 +1,15 @@
 # What a researcher opens after a run: plots and tables for `snakemake --report`, the software
 # environment the study ran in, and a small study record that `mojo status` reads.
-from mojo.status import write_study_record
+from mojo.status import discard_damaged_study_record, write_study_record
+
+# An unreadable study record is removed before the DAG exists and written again at once (a run
+# with nothing to do never gets to onstart), unless resume: false must then refuse the run.
+if (
+    workflow.is_main_process
+    and discard_damaged_study_record(STUDY)
+    and not mojo_workflow.resume_refusal(STUDY, FINGERPRINT)
+):
+    write_study_record(STUDY)
 
 PLOTS = {
     name: f"{STUDY_DIR}/plots/{name}.png"

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from mojo.config import load_study
+from mojo.integrity import record_tables
 from mojo.logs import job_log
 from mojo.optimize.results import write_results
 
@@ -13,4 +14,5 @@ with job_log(snakemake.log[0]) as log:
         trials=(Path(snakemake.output.trials_parquet), Path(snakemake.output.trials_csv)),
         evaluations=(Path(snakemake.output.evals_parquet), Path(snakemake.output.evals_csv)),
     )
+    record_tables([Path(path) for path in snakemake.output[:-1]], Path(snakemake.output.record), [])
     print(f"{best.n_trial} trials; best: trial {best.trial}, value {best.value}", file=log)
