@@ -24,7 +24,6 @@ Imported at the top of the Snakefile (every cluster job parses it again): cheap 
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
@@ -36,6 +35,7 @@ from typing import Any
 import yaml
 
 from mojo.config import SHELL_SPECIAL, StudyConfig, shell_unsafe
+from mojo.hooks import around_execute
 from mojo.slurm import (
     CLUSTER_FILE_NAME,
     ClusterLimits,
@@ -277,13 +277,8 @@ def guard_slurm_run(workflow: Any) -> None:
     scheduling the first job. Cluster jobs (not the main process) and other executors are left
     alone. Safe to call more than once.
     """
-    if not workflow.is_main_process or getattr(workflow, "_mojo_slurm_guard", False):
-        return
-    workflow._mojo_slurm_guard = True
-    execute = workflow.execute
 
-    @functools.wraps(execute)
-    def guarded_execute(*args: Any, **kwargs: Any) -> Any:
+    def guarded(execute: Any, *args: Any, **kwargs: Any) -> Any:
         plugin = kwargs.get("executor_plugin")
         settings = kwargs.get("executor_settings")
         if plugin is not None and plugin.name == SLURM_EXECUTOR and settings is not None:
@@ -307,4 +302,4 @@ def guard_slurm_run(workflow: Any) -> None:
             workflow._onstart = check_then_onstart
         return execute(*args, **kwargs)
 
-    workflow.execute = guarded_execute
+    around_execute(workflow, "slurm guard", guarded)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mojo.numbers import Real, Whole, first_non_finite, to_real, to_whole
+from mojo.numbers import Real, Whole, check_range, first_non_finite, to_real, to_whole
 
 Int64 = Annotated[Whole, Field(ge=np.iinfo(np.int64).min, le=np.iinfo(np.int64).max)]
 """A whole number NumPy can draw (a signed 64-bit integer)."""
@@ -106,10 +106,7 @@ class _Bounded(_Numeric):
 
     @model_validator(mode="after")
     def _low_not_above_high(self):
-        if self.low > self.high:
-            raise ValueError(f"low = {self.low} is greater than high = {self.high}; need low <= high")
-        if not math.isfinite(self.high - self.low):
-            raise ValueError(f"high - low = {self.high} - {self.low} overflows; need a finite width")
+        check_range(self.low, self.high)
         return self
 
     def bounds(self) -> tuple[float, float]:

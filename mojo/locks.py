@@ -23,13 +23,14 @@ small files and two flocks per run. Runs of a mojo without these locks look dead
 from __future__ import annotations
 
 import fcntl
-import functools
 import hashlib
 import logging
 import os
 import shutil
 from pathlib import Path
 from typing import Any, TextIO
+
+from mojo.hooks import around_execute
 
 logger = logging.getLogger("snakemake.logging")
 
@@ -121,18 +122,10 @@ def claim(study_dir: Path | str) -> list[TextIO]:
 
 
 def guard_run(workflow: Any, study_dir: Path | str) -> None:
-    """Wrap ``workflow.execute`` so that a run claims its study first (see the module doc).
+    """Make each run claim its study first (see the module doc). Only in the main process; a
+    dry run (the dryrun executor) or ``--nolock`` passes through. Safe to call more than once."""
 
-    Only in the main process; a dry run (the dryrun executor) or ``--nolock`` passes through.
-    Safe to call more than once.
-    """
-    if not workflow.is_main_process or getattr(workflow, "_mojo_run_lock", False):
-        return
-    workflow._mojo_run_lock = True
-    execute = workflow.execute
-
-    @functools.wraps(execute)
-    def locked_execute(*args: Any, **kwargs: Any) -> Any:
+    def locked(execute: Any, *args: Any, **kwargs: Any) -> Any:
         plugin = kwargs.get("executor_plugin")
         dry_run = plugin is not None and plugin.common_settings.dryrun_exec
         if dry_run or not workflow.execution_settings.lock:
@@ -147,4 +140,4 @@ def guard_run(workflow: Any, study_dir: Path | str) -> None:
             for handle in handles:
                 handle.close()
 
-    workflow.execute = locked_execute
+    around_execute(workflow, "run lock", locked)

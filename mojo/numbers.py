@@ -75,3 +75,12 @@ def first_non_finite(value: Any) -> float | None:
         if found is not None:
             return found
     return None
+
+
+def check_range(low: float, high: float) -> None:
+    """ValueError unless ``low <= high`` with a finite width: the rule of every ``low``/``high``
+    pair (a distribution's bounds, a search space's)."""
+    if low > high:
+        raise ValueError(f"low = {low} is greater than high = {high}; need low <= high")
+    if not math.isfinite(high - low):
+        raise ValueError(f"high - low = {high} - {low} overflows; need a finite width")

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mojo.numbers import Real, Whole, first_non_finite
+from mojo.numbers import Real, Whole, check_range, first_non_finite
 
 SAMPLERS = ("tpe", "cmaes", "random", "qmc", "gp", "nsgaii")
 """Samplers a study may name (see :mod:`mojo.optimize.samplers`)."""
@@ -37,10 +37,7 @@ class _Numeric(_Frozen):
 
     @model_validator(mode="after")
     def _low_below_high(self):
-        if self.low > self.high:
-            raise ValueError(f"low = {self.low} is greater than high = {self.high}; need low <= high")
-        if not math.isfinite(self.high - self.low):
-            raise ValueError(f"high - low = {self.high} - {self.low} overflows; need a finite width")
+        check_range(self.low, self.high)
         return self
 
     @model_validator(mode="after")
