@@ -59,9 +59,9 @@ BARE_LOOP = """
 import sys, time
 from multiprocessing import Pool
 import mujoco
-from mojo.codepath import load
-from mojo.config import load_study
-from mojo.sampling import plain_values, sample_parameters
+from mojo.config.codepath import load
+from mojo.config.study import load_study
+from mojo.trials.sampling import plain_values, sample_parameters
 import yaml
 
 study = load_study(yaml.safe_load(open(sys.argv[1])))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from mojo import show, slurm, status
+from mojo.results import show
+from mojo.slurm import limits as slurm
+from mojo.results import status
 
 
 def main(argv: list[str] | None = None) -> int:

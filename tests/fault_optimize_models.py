@@ -118,7 +118,7 @@ def install_kill(spec: str) -> None:
 
 def drive(config: dict) -> None:
     """Every round of the optimisation, as the workflow runs them, then its results."""
-    from mojo.config import load_study
+    from mojo.config.study import load_study
     from mojo.optimize.evaluate import run_round_job
     from mojo.optimize.files import batch_path, opt_dir, read_json, round_path
     from mojo.optimize.loop import step

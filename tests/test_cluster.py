@@ -1,4 +1,4 @@
-"""mojo.cluster without a cluster: job sizing, reading partition files, the request check."""
+"""mojo.slurm.guard without a cluster: job sizing, reading partition files, the request check."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from mojo import cluster
-from mojo.config import load_study
-from mojo.slurm import ClusterLimits, PartitionLimits, write_partition_file
+from mojo.slurm import guard as cluster
+from mojo.config.study import load_study
+from mojo.slurm.limits import ClusterLimits, PartitionLimits, write_partition_file
 from tests.conftest import ball_config
 
 LIMITS = ClusterLimits(
@@ -42,7 +42,7 @@ def test_job_resources_leave_memory_to_the_profile_unless_set():
 
 
 def test_resources_do_not_change_the_fingerprint():
-    from mojo.workflow import study_fingerprint
+    from mojo.trials.targets import study_fingerprint
 
     plain = load_study(ball_config())
     sized = load_study(ball_config(resources={"trial_seconds": 5, "mem_mb": 2000}))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mojo.config import ConfigError, load_study
+from mojo.config.study import ConfigError, load_study
 from tests.conftest import ball_config
 
 

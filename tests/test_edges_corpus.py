@@ -31,7 +31,7 @@ import yaml
 from snakemake.cli import parse_config
 from snakemake.utils import update_config
 
-from mojo.config import ConfigError, check_config_file, load_study
+from mojo.config.study import ConfigError, check_config_file, load_study
 from tests.conftest import REPO, SNAKEMAKE
 from tests.edge_models import ODD_KINDS, ODD_OBJECTIVES
 

@@ -27,8 +27,8 @@ import pytest
 import yaml
 
 from mojo.cli import main as mojo_main
-from mojo import config as mojo_config
-from mojo.config import ConfigError, check_config_file, load_study
+from mojo.config import study as mojo_config
+from mojo.config.study import ConfigError, check_config_file, load_study
 from snakemake.cli import parse_config
 from snakemake.utils import update_config
 

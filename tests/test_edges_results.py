@@ -13,12 +13,12 @@ import pandas as pd
 import pyarrow.parquet
 import pytest
 
-from mojo import plots
-from mojo.aggregate import summary_table, trials_table, write_tables
+from mojo.results import plots
+from mojo.results.aggregate import summary_table, trials_table, write_tables
 from mojo.cli import main as mojo_main
-from mojo.config import ConfigError, load_study
-from mojo.files import TABLE_COLUMNS, BatchManifest, TrialRow, write_model
-from mojo.trial import UserCode, code_hashes, config_template, plan_trial, run_trial
+from mojo.config.study import ConfigError, load_study
+from mojo.trials.files import TABLE_COLUMNS, BatchManifest, TrialRow, write_model
+from mojo.trials.trial import UserCode, code_hashes, config_template, plan_trial, run_trial
 from tests.conftest import Workflow
 
 PLOT_FILES = {name: f"{name}.png" for name in ("status", "parameters", "metrics", "scatter", "slowest")}

@@ -20,11 +20,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mojo import aggregate
-from mojo.batch import run_batch
-from mojo.config import load_study
-from mojo.show import format_trial, load_trial
-from mojo.status import format_status, scan
+from mojo.results import aggregate
+from mojo.trials.batch import run_batch
+from mojo.config.study import load_study
+from mojo.results.show import format_trial, load_trial
+from mojo.results.status import format_status, scan
 from tests.conftest import REPO, Workflow, ball_config, reproducible_files
 
 CONFIG = ball_config(n_trial=6)  # n_proc 2: batches 0-2 and 3-5
@@ -191,8 +191,8 @@ def test_single_trial_request_remakes_a_trial_with_a_damaged_file(finished: Work
 KILL_AT_RENAME = """
 import os, signal, sys
 from pathlib import Path
-from mojo.batch import run_batch
-from mojo.config import load_study
+from mojo.trials.batch import run_batch
+from mojo.config.study import load_study
 import yaml
 
 target = sys.argv[2]

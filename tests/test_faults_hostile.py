@@ -4,7 +4,7 @@
   a folder inside the project's package or workflow folders refused before any job, naming the
   key and the value; a folder outside the working folder named once when a run starts.
 - ``--config`` values a SLURM submission would paste into a shell are refused
-  (``mojo.cluster.check_command_line``; the real cluster runs are in tests/test_slurm_hostile.py).
+  (``mojo.slurm.guard.check_command_line``; the real cluster runs are in tests/test_slurm_hostile.py).
 - A run killed with ``kill -9`` leaves Snakemake's lock behind: the next plain run clears it,
   while a second run beside a live one is refused and leaves that run's lock alone.
 """
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from mojo import cluster, locks
-from mojo.config import PROJECT_DIRS, ConfigError, load_study
+from mojo.slurm import guard as cluster
+from mojo.workflow import locks
+from mojo.config.study import PROJECT_DIRS, ConfigError, load_study
 from tests.conftest import REPO, SNAKEMAKE, Workflow, ball_config, reproducible_files
 
 # --------------------------------------------------------------------------- results_dir
@@ -134,10 +135,10 @@ def test_config_file_path_a_slurm_shell_would_run_is_refused():
 
 
 def lock_holder(call: str) -> subprocess.Popen:
-    """A process that runs ``call`` (an expression on mojo.locks, returning a lock or None),
+    """A process that runs ``call`` (an expression on mojo.workflow.locks, returning a lock or None),
     then stays alive until it is killed."""
     code = (
-        "import time; from pathlib import Path; from mojo import locks; "
+        "import time; from pathlib import Path; from mojo.workflow import locks; "
         f"held = {call}; assert held; print('held', flush=True); time.sleep(60)"
     )
     holder = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE,

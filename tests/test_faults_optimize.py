@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mojo.config import ConfigError, load_study
+from mojo.config.study import ConfigError, load_study
 from tests.conftest import REPO, Workflow
 from tests.fault_optimize_models import KILL_ENV, POINTS, box_config
 
@@ -236,7 +236,7 @@ def test_a_bad_storage_url_is_a_config_error_naming_key_value_and_what_is_allowe
 
 
 def test_the_optimisation_rules_use_no_shell():
-    rules = (REPO / "workflow" / "rules" / "optimize.smk").read_text()
+    rules = (REPO / "mojo" / "workflow" / "rules" / "optimize.smk").read_text()
     assert not re.search(r"^\s*shell:", rules, re.MULTILINE)
 
 

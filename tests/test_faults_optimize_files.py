@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mojo.status import format_status, scan
+from mojo.results.status import format_status, scan
 from tests.conftest import REPO, Workflow, ball_config
 from tests.fault_optimize_models import box_config
 

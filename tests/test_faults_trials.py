@@ -18,9 +18,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mojo.batch import TRIAL_LOG_LIMIT, run_batch
-from mojo.config import ConfigError, load_study
-from mojo.layout import trial_dir
+from mojo.trials.batch import TRIAL_LOG_LIMIT, run_batch
+from mojo.config.study import ConfigError, load_study
+from mojo.trials.layout import trial_dir
 from tests.conftest import REPO, Workflow, ball_config
 
 DEADLINE_S = 60
@@ -114,7 +114,7 @@ def test_a_timed_out_trial_takes_its_children_along(tmp_path, pids):
 
 def test_a_killed_job_takes_its_trial_and_the_trial_s_children_along(tmp_path, pids):
     config = fault_config(tmp_path, ["fork_hang"])
-    script = "import json, sys; from mojo.batch import run_batch; from mojo.config import load_study; " \
+    script = "import json, sys; from mojo.trials.batch import run_batch; from mojo.config.study import load_study; " \
              "run_batch(load_study(json.loads(sys.argv[1])), 0, 0)"
     job = subprocess.Popen([sys.executable, "-c", script, json.dumps(config)],
                            env={**os.environ, "PYTHONPATH": str(REPO)})

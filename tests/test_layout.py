@@ -2,8 +2,8 @@
 
 import pytest
 
-from mojo.config import load_study
-from mojo.layout import adopt_narrower_folder, batch_ranges, trial_dir
+from mojo.config.study import load_study
+from mojo.trials.layout import adopt_narrower_folder, batch_ranges, trial_dir
 from tests.conftest import ball_config
 
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from mojo.config import ConfigError, load_study
-from mojo.optimize.config import FloatParam, IntParam
+from mojo.config.study import ConfigError, load_study
+from mojo.config.optimize import FloatParam, IntParam
 from mojo.optimize.files import EvalRow, eval_number
 from mojo.optimize.scoring import score_trial
 from mojo.optimize.space import contains, distributions, refine
@@ -115,7 +115,7 @@ def test_other_bad_values_are_rejected():
 
 def test_loading_the_config_imports_neither_optuna_nor_mujoco():
     code = (
-        "import sys; from mojo.config import load_study; from mojo.optimize import workflow, files; "
+        "import sys; from mojo.config.study import load_study; from mojo.optimize import workflow, files; "
         "from tests.test_optimize import box_config; load_study(box_config()); "
         "print('optuna' in sys.modules, 'mujoco' in sys.modules)"
     )

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mojo.plots import monte_carlo_plots
+from mojo.results.plots import monte_carlo_plots
 
 REPO = Path(__file__).resolve().parents[1]
 PLOTS = ("status.png", "parameters.png", "metrics.png", "scatter.png", "slowest.png", "summary.html")

@@ -2,8 +2,8 @@
 
 import math
 
-from mojo.config import load_study
-from mojo.sampling import sample_parameters
+from mojo.config.study import load_study
+from mojo.trials.sampling import sample_parameters
 from tests.conftest import ball_config
 
 ALL_KINDS = {
@@ -80,7 +80,7 @@ def test_overrides_given_as_text_on_the_command_line_become_values():
 
 
 def test_an_override_that_is_not_a_value_of_its_parameter_is_refused():
-    from mojo.config import ConfigError
+    from mojo.config.study import ConfigError
     import pytest
 
     with pytest.raises(ConfigError, match=r"overrides.i: override '4.5' is not a whole number"):

@@ -1,4 +1,4 @@
-"""Tests of mojo.slurm: pure helpers on captured text, and live queries against a real cluster."""
+"""Tests of mojo.slurm.limits: pure helpers on captured text, and live queries against a real cluster."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from snakemake_executor_plugin_slurm.partitions import get_best_partition, read_partition_file
 
-from mojo.slurm import (
+from mojo.slurm.limits import (
     ClusterFile,
     ClusterLimits,
     PartitionLimits,

@@ -278,8 +278,8 @@ def wait_until_idle(slurm: Slurm, timeout: float = 30) -> None:
 
 def test_optimisation_loop_runs_on_slurm(slurm: Slurm, tmp_path: Path):
     """The Optuna loop: ask/tell on the submit host (localrules), evaluations as SLURM jobs."""
-    if not (REPO / "workflow" / "rules" / "optimize.smk").exists():
-        pytest.skip("workflow/rules/optimize.smk is not in the repository yet (issue: optimisation)")
+    if not (REPO / "mojo" / "workflow" / "rules" / "optimize.smk").exists():
+        pytest.skip("mojo/workflow/rules/optimize.smk is not in the repository yet (issue: optimisation)")
     from tests.test_optimize_workflow import box_config
 
     config = write_config(tmp_path / "study.yaml", box_config(n_trial=8, trials_per_round=4))

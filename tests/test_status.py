@@ -16,10 +16,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from mojo.config import load_study
-from mojo.files import write_atomic
-from mojo.progress import DETAILED_PROBLEMS, BatchProgress
-from mojo.status import format_status, scan, write_study_record
+from mojo.config.study import load_study
+from mojo.trials.files import write_atomic
+from mojo.trials.progress import DETAILED_PROBLEMS, BatchProgress
+from mojo.results.status import format_status, scan, write_study_record
 
 REPO = Path(__file__).resolve().parents[1]
 N_TRIAL = 24

@@ -6,10 +6,10 @@ from pathlib import Path
 import mujoco
 import pytest
 
-from mojo.batch import run_batch
-from mojo.config import load_study
-from mojo.files import TRIAL_FILES
-from mojo.layout import trial_dir
+from mojo.trials.batch import run_batch
+from mojo.config.study import load_study
+from mojo.trials.files import TRIAL_FILES
+from mojo.trials.layout import trial_dir
 from tests.conftest import ball_config, reproducible_files
 
 MODES = ["ok", "unstable", "raise", "crash", "xml"]

@@ -4,7 +4,7 @@ Each round asks Optuna for a batch of trials, runs their evaluations with the Mo
 machinery (same generator, runtime and trial files), and tells the scores back. See
 ``docs/optimize.md``.
 
-Importing this package (and :mod:`mojo.optimize.config`, :mod:`mojo.optimize.files`,
+Importing this package (and :mod:`mojo.config.optimize`, :mod:`mojo.optimize.files`,
 :mod:`mojo.optimize.workflow`) never imports Optuna or MuJoCo: the Snakefile parses them on every
 cluster job.
 """

@@ -2,7 +2,7 @@
 
 Each evaluation is a trial plan whose optimised parameters are pinned to Optuna's choice
 (source ``optimizer``) and whose other parameters are drawn from its own random stream. The plans
-run through :func:`mojo.batch.run_plans` (one forked, supervised worker; finished evaluations are
+run through :func:`mojo.trials.batch.run_plans` (one forked, supervised worker; finished evaluations are
 skipped), one layer of evaluation indices at a time, so that with ``prune_failed_trials`` a trial's
 remaining evaluations are skipped as soon as one fails.
 """
@@ -15,14 +15,14 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from mojo.batch import run_plans
-from mojo.config import StudyConfig
-from mojo.files import NAMED_VALUES_JSON, RESULT_JSON, NamedValue, TrialConfig, TrialRow, write_model
-from mojo.integrity import trial_stamps
-from mojo.logs import job_log
+from mojo.trials.batch import run_plans
+from mojo.config.study import StudyConfig
+from mojo.trials.files import NAMED_VALUES_JSON, RESULT_JSON, NamedValue, TrialConfig, TrialRow, write_model
+from mojo.trials.integrity import trial_stamps
+from mojo.trials.logs import job_log
 from mojo.optimize.files import AskedTrial, EvalBatch, EvalRow, RoundFile, opt_dir
-from mojo.sampling import plain_values
-from mojo.trial import TrialPlan, UserCode, code_hashes, config_template, plan_trial
+from mojo.trials.sampling import plain_values
+from mojo.trials.trial import TrialPlan, UserCode, code_hashes, config_template, plan_trial
 
 
 def plan_evaluations(study: StudyConfig, trial: AskedTrial, template: TrialConfig) -> list[TrialPlan]:

@@ -23,8 +23,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from mojo.files import FileStamp, Status
-from mojo.optimize.config import MAX_EVALS_PER_TRIAL, SearchParam
+from mojo.trials.files import FileStamp, Status
+from mojo.config.optimize import MAX_EVALS_PER_TRIAL, SearchParam
 
 TrialState = Literal["complete", "pruned", "fail"]
 
@@ -179,7 +179,7 @@ def opt_dir(study) -> Path:
 
 
 def results_record_path(study) -> Path:
-    """The SHA-256 of each of :data:`RESULTS`, by ``optimize_finish`` (see :mod:`mojo.integrity`)."""
+    """The SHA-256 of each of :data:`RESULTS`, by ``optimize_finish`` (see :mod:`mojo.trials.integrity`)."""
     return opt_dir(study) / ".mojo" / "results.json"
 
 

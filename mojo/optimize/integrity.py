@@ -1,4 +1,4 @@
-"""Which of the optimisation's files a rerun may trust: the Monte Carlo checks (mojo.integrity)
+"""Which of the optimisation's files a rerun may trust: the Monte Carlo checks (mojo.trials.integrity)
 applied to the loop's files, in the Snakemake main process before the DAG is built.
 
 A round file or evaluation manifest that does not parse with its schema (or is not the one its
@@ -25,7 +25,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from mojo.integrity import MISSING, damaged_trial_files, describe, discard, discard_damaged_tables
+from mojo.trials.integrity import MISSING, damaged_trial_files, describe, discard, discard_damaged_tables
 from mojo.optimize.files import (
     RESULTS,
     Budget,

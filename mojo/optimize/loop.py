@@ -35,9 +35,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
-from mojo.config import StudyConfig
-from mojo.files import write_model
-from mojo.logs import job_log
+from mojo.config.study import StudyConfig
+from mojo.trials.files import write_model
+from mojo.trials.logs import job_log
 from mojo.optimize.files import (
     AskedTrial,
     EvalBatch,

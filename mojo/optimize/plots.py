@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from mojo.config import StudyConfig
-from mojo.files import read_model
-from mojo.optimize.config import CategoricalParam
+from mojo.config.study import StudyConfig
+from mojo.trials.files import read_model
+from mojo.config.optimize import CategoricalParam
 from mojo.optimize.files import BestTrial
 
 

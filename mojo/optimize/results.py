@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mojo.config import StudyConfig
-from mojo.files import write_model
+from mojo.config.study import StudyConfig
+from mojo.trials.files import write_model
 from mojo.optimize.files import BestTrial, EvalRow, RoundFile, ToldTrial, round_path
 from mojo.optimize.loop import round_rows, told_from_rows
 from mojo.optimize.workflow import goes_on

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mojo.optimize.config import CategoricalParam, FloatParam, IntParam, SearchParam
+from mojo.config.optimize import CategoricalParam, FloatParam, IntParam, SearchParam
 
 
 def distributions(space: dict[str, SearchParam]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""What ``workflow/rules/optimize.smk`` asks of mojo.optimize: the loop's files, read cheaply.
+"""What ``mojo/workflow/rules/optimize.smk`` asks of mojo.optimize: the loop's files, read cheaply.
 
 The input functions run in the Snakemake main process after each checkpoint (a round's step): they
 read the small round files with ``json`` (no pydantic validation, no Optuna) to find the round's

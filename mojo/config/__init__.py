@@ -1,0 +1,6 @@
+"""The config layer: what a study asks for, validated before any job exists.
+
+``study`` (the study config and its loader), ``distributions`` (parameter distributions),
+``optimize`` (the ``optimize:`` section), ``numbers`` (finite, typed numbers), ``codepath``
+(user functions named ``module:function``). Nothing here imports the layers above it.
+"""

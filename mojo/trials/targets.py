@@ -1,0 +1,169 @@
+"""What the Snakefile asks of mojo: targets, provenance hashes and the files a job must remake.
+
+Imported at the top of the Snakefile, which every cluster job parses again: it must stay cheap
+(no MuJoCo, no Optuna, no globbing of trial folders).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+
+from mojo.config.study import StudyConfig
+from mojo.trials.files import RESULT_JSON, FileStamp
+from mojo.trials.integrity import (
+    MISSING,
+    TABLES_RECORD,
+    damaged_trial_files,
+    describe,
+    discard,
+    read_stamps,
+    read_tables_record,
+)
+from mojo.trials.layout import TRIAL_PREFIX, batch_ranges, batches_dir, manifest_path, study_dir, trial_dir
+from mojo.results.status import STUDY_RECORD, read_study_record
+from mojo.trials.trial import code_hashes
+
+# Keys that change how trials are grouped or how many there are, never what a trial contains.
+_GROUPING_KEYS = {"n_trial", "n_proc", "trials_per_job", "resume", "padding"}
+
+
+def study_fingerprint(study: StudyConfig) -> str:
+    """Hash of everything that determines the trials' contents: config and code *content*.
+
+    It goes in the jobs' ``params``, so Snakemake's params trigger re-makes exactly what a change
+    of config or code affects, while touched files or a fresh clone (new mtimes) re-make nothing.
+    """
+    content = {
+        "config": study.model_dump(mode="json", exclude=_GROUPING_KEYS),
+        "code": code_hashes(study),
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def batch_manifests(study: StudyConfig) -> list[str]:
+    """Every batch job's output: the aggregate's inputs."""
+    return [str(manifest_path(study, first, last)) for first, last in batch_ranges(study)]
+
+
+def tables_record(study: StudyConfig) -> Path:
+    """The aggregate's record of its tables' hashes (see :mod:`mojo.trials.integrity`)."""
+    return study_dir(study) / TABLES_RECORD
+
+
+def finished_batches(study: StudyConfig) -> dict[tuple[int, int], dict[int, dict[str, FileStamp]]]:
+    """The trial file stamps each finished batch's manifest recorded, by ``(first, last)``; read by
+    the main process before the DAG is built. A manifest that cannot be read (or is not its
+    batch's) is removed: its batch then runs again, finds its trials done and only collects their
+    rows again. So that Snakemake runs it (it re-makes a missing file only for a job that needs
+    it), the tables' record goes too: a target, made by the aggregate, which needs every manifest."""
+    record = read_tables_record(tables_record(study))
+    whole = record.manifests if record else {}
+    batches = {}
+    for first, last in batch_ranges(study):
+        path = manifest_path(study, first, last)
+        try:
+            batches[first, last] = read_stamps(path, first, last, whole.get(path.name))
+        except FileNotFoundError:
+            pass
+        except ValueError as error:
+            discard(path, describe(error))
+            tables_record(study).unlink(missing_ok=True)
+    return batches
+
+
+def missing_trial_files(
+    study: StudyConfig, first: int, last: int, batches: dict[tuple[int, int], dict[int, dict[str, FileStamp]]]
+) -> list[str]:
+    """Files of a finished batch (one of ``batches``) that were deleted or damaged since.
+
+    A batch job's declared output is its manifest, so Snakemake cannot see a deleted trial by
+    itself: listing the missing files as the batch's inputs makes the per-trial rule remake them
+    and then the batch refresh its rows. A damaged file (changed since the manifest recorded it,
+    and unreadable) is removed first, so it is missing too (see :mod:`mojo.trials.integrity`).
+    """
+    stamps = batches.get((first, last))
+    if stamps is None:
+        return []  # the batch has not run yet (or runs again): it checks every trial itself
+    missing = []
+    for trial in range(first, last + 1):
+        damaged = damaged_trial_files(trial_dir(study, trial), stamps.get(trial, {}))
+        for path, reason in damaged.items():
+            if reason != MISSING:
+                discard(path, reason)
+        missing += map(str, damaged)
+    return missing
+
+
+def check_trial_name(study: StudyConfig, name: str) -> int:
+    """The trial number of a requested folder name, refusing one this study would not make."""
+    number = int(name)
+    if len(name) != study.padding_width or number >= study.n_trial:
+        expected = Path(trial_dir(study, min(number, max(study.n_trial - 1, 0)))).name
+        raise ValueError(
+            f"trial folder 'trial_{name}' is not part of study '{study.study}' "
+            f"(n_trial = {study.n_trial}, folders are named like '{expected}')"
+        )
+    return number
+
+
+def resume_refusal(study: StudyConfig, fingerprint: str) -> str | None:
+    """Why this run may not go on under ``resume: false``, or None.
+
+    ``resume: false`` protects a study's finished trials from being changed: it refuses a run that
+    would re-make them (other trial settings or code: another fingerprint) or add to them (another
+    ``n_trial``) compared with the run that made them, as the study record says. Finishing the same
+    config's unfinished trials, reading the study (dry runs, ``--report``, ``mojo status``) and a
+    study with no finished trial yet are never refused. Called when a run starts (``onstart``),
+    before the record is rewritten, so dry runs and reports never get here.
+    """
+    if study.resume or not _has_finished_trials(study):
+        return None
+    record = read_study_record(study_dir(study))
+    if record is not None and (record.fingerprint, record.n_trial) == (fingerprint, study.n_trial):
+        return None
+    if record is None or record.fingerprint is None:
+        change = f"trials whose config is unknown (no study record {STUDY_RECORD} with a fingerprint)"
+    elif record.fingerprint != fingerprint:
+        change = "trials made with other trial settings or code (its fingerprint differs)"
+    else:
+        change = f"{record.n_trial} trials, and this run asks for n_trial = {study.n_trial}"
+    return (
+        f"study '{study.study}' in {study_dir(study)} already has {change}; resume is false, which "
+        "never changes a finished study's trials. Run it with its previous config to finish or read "
+        "it, set resume: true to change it (a new n_trial adds trials; other changes re-make them), "
+        "or choose another study name. Nothing was changed."
+    )
+
+
+def _has_finished_trials(study: StudyConfig) -> bool:
+    """A finished batch, or any trial folder with a result (a killed batch leaves those)."""
+    folder = study_dir(study)
+    batches = batches_dir(folder)
+    if batches.is_dir() and any(batches.iterdir()):
+        return True
+    if not folder.is_dir():
+        return False
+    with os.scandir(folder) as entries:
+        return any(
+            e.name.startswith(TRIAL_PREFIX) and os.path.exists(os.path.join(e.path, RESULT_JSON))
+            for e in entries
+        )
+
+
+def stop_rescheduling_timers() -> None:
+    """Cancel Snakemake's pending job-rate timers once a run is over.
+
+    Snakemake re-checks its job rate limit on a one-second ``threading.Timer``, and Python waits
+    for such threads before it exits: without this, every finished run sits idle for up to a
+    second. Run from ``onsuccess``/``onerror``, when the scheduler has stopped.
+    """
+    for thread in threading.enumerate():
+        function = getattr(thread, "function", None)
+        if isinstance(thread, threading.Timer) and "_schedule_reevalutation" in getattr(
+            function, "__qualname__", ""
+        ):
+            thread.cancel()

@@ -1,0 +1,398 @@
+"""One trial's lifecycle: plan it (config and values), check whether it is done, run it, record it."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+import resource
+import time
+import traceback
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from mojo.config import codepath
+from mojo.config.study import StudyConfig
+from mojo.config.distributions import trial_seed
+from mojo.trials.files import (
+    CONFIG_JSON,
+    MODEL_XML,
+    NAMED_VALUES_JSON,
+    RESULT_JSON,
+    TABLE_COLUMNS,
+    TRIAL_FILES,
+    NamedValue,
+    Status,
+    TrialConfig,
+    TrialResult,
+    TrialRow,
+    read_model,
+    write_atomic,
+    write_named_values,
+    write_model,
+)
+from mojo.trials.integrity import remove_leftovers, unreadable
+from mojo.trials.sampling import plain_values, sample_parameters
+
+CODE_FIELDS = ("generator", "runtime", "metrics", "objective")
+
+
+def code_hashes(study: StudyConfig) -> dict[str, str]:
+    """Source hash of each code path the study names: a change of content re-makes the trials."""
+    return {f: codepath.source_hash(getattr(study, f)) for f in CODE_FIELDS if getattr(study, f)}
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    """A trial before it runs: where it goes, and how its config and values are resolved.
+
+    The config and the values are worked out on first use: for a trial that runs, that is in the
+    worker process that runs it (see :mod:`mojo.trials.batch`), so planning a batch costs nothing.
+    """
+
+    study: StudyConfig
+    number: int
+    dir: Path
+    template: TrialConfig
+    """The config every trial of the study shares (see :func:`config_template`)."""
+    stream: int
+    """Which random draws the trial gets: the trial number, or an evaluation's own number."""
+    fixed: dict[str, NamedValue] | None = None
+    """Values pinned whatever the draws (the optimiser's choices)."""
+
+    @cached_property
+    def config(self) -> TrialConfig:
+        seed = trial_seed(self.study.seed, self.stream)
+        return self.template.model_copy(update={"trial": self.number, "trial_seed": seed})
+
+    @cached_property
+    def values(self) -> dict[str, NamedValue]:
+        return sample_parameters(self.study, self.stream, self.fixed)
+
+    @cached_property
+    def config_json(self) -> str:
+        return self.config.model_dump_json(indent=2) + "\n"
+
+    @cached_property
+    def input_hash(self) -> str:
+        return hashlib.sha256(self.config_json.encode()).hexdigest()
+
+
+def config_template(study: StudyConfig, hashes: dict[str, str]) -> TrialConfig:
+    """The part of ``config.json`` that is the same in every trial of ``study`` (trial 0's)."""
+    return TrialConfig(
+        study=study.study,
+        trial=0,
+        seed=study.seed,
+        trial_seed=trial_seed(study.seed, 0),
+        **study.model_dump(
+            include={
+                "generator", "gen_args", "gen_kwargs", "runtime", "run_args", "run_kwargs",
+                "duration", "metrics", "objective", "trial_timeout", "trial_memory_mb", "parameters",
+                "overrides",
+            }
+        ),
+        code_hashes=hashes,
+    )
+
+
+def plan_trial(
+    study: StudyConfig,
+    number: int,
+    trial_dir: Path,
+    template: TrialConfig,
+    stream: int | None = None,
+    fixed: dict[str, NamedValue] | None = None,
+) -> TrialPlan:
+    """Trial ``number``'s plan. ``stream`` (default: the trial number) picks the random draws;
+    ``fixed`` pins values (the optimiser's choices)."""
+    return TrialPlan(study, number, trial_dir, template, number if stream is None else stream, fixed)
+
+
+def finished_result(plan: TrialPlan) -> TrialResult | None:
+    """The trial's result if its files are all readable and were made from this very config."""
+    try:
+        result = read_model(plan.dir / RESULT_JSON, TrialResult)
+    except (OSError, ValueError):
+        return None
+    if result.input_hash != plan.input_hash:
+        return None
+    if any(unreadable(plan.dir / name) for name in TRIAL_FILES if name != RESULT_JSON):
+        return None
+    return result
+
+
+def table_row(plan: TrialPlan, result: TrialResult) -> TrialRow:
+    return TrialRow(
+        trial=plan.number,
+        status=result.status,
+        reason=result.reason,
+        values=plain_values(plan.values),
+        metrics=result.metrics,
+        objective=result.objective,
+        wall_time=result.wall_time,
+    )
+
+
+@dataclass(frozen=True)
+class UserCode:
+    """The study's callables, imported once per process."""
+
+    generator: Callable[..., Any]
+    runtime: Callable[..., dict[str, float]]
+    metrics: Callable[..., dict[str, float]] | None
+    objective: Callable[[dict[str, float]], float] | None
+
+    @classmethod
+    def load(cls, study: StudyConfig) -> "UserCode":
+        optional = lambda path: codepath.load(path) if path else None  # noqa: E731
+        return cls(
+            codepath.load(study.generator),
+            codepath.load(study.runtime),
+            optional(study.metrics),
+            optional(study.objective),
+        )
+
+
+def write_inputs(plan: TrialPlan) -> None:
+    """Write ``config.json`` and ``named_values.json``: fixed before anything runs. Removes what a
+    writer killed in this folder before left (the trial runs again because of it)."""
+    plan.dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(plan.dir)
+    write_atomic(plan.dir / CONFIG_JSON, plan.config_json)
+    write_named_values(plan.dir / NAMED_VALUES_JSON, plan.values)
+
+
+def write_placeholder_model(plan: TrialPlan, reason: str) -> None:
+    """Every trial folder holds a ``model.xml``; when no model could be built, an empty one that
+    says why (it still loads in MuJoCo)."""
+    comment = reason.replace("--", "- -")
+    write_atomic(plan.dir / MODEL_XML, f"<!-- no model: {comment} -->\n<mujoco model=\"empty\"/>\n")
+
+
+def record_result(plan: TrialPlan, started: float, status: Status, **fields: Any) -> TrialResult:
+    result = TrialResult(
+        trial=plan.number,
+        status=status,
+        wall_time=time.perf_counter() - started,
+        input_hash=plan.input_hash,
+        **fields,
+    )
+    write_model(plan.dir / RESULT_JSON, result)
+    return result
+
+
+def record_abnormal_end(plan: TrialPlan, started: float, status: Status, reason: str) -> TrialResult:
+    """Record a trial whose process died or was stopped (crash, timeout)."""
+    write_inputs(plan)
+    if not (plan.dir / MODEL_XML).exists():
+        write_placeholder_model(plan, reason)
+    return record_result(plan, started, status, reason=reason)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _as_metrics(raw: Any, parameters: Iterable[str]) -> dict[str, float]:
+    """The runtime's metrics as floats (NaN and infinities kept: see :func:`_check_finite`).
+
+    A metric must be a real number (int, float, bool, or a NumPy scalar of one) under a name of
+    its own: not one of the table's columns (:data:`TABLE_COLUMNS`) nor a parameter's name, so
+    each metric has exactly one column in the tables. Anything else raises, naming the metric:
+    the trial's status is ``error``.
+    """
+    if not isinstance(raw, dict):
+        raise TypeError(f"the runtime returned {type(raw).__name__}, not a dict of metrics")
+    metrics = {}
+    for name, value in raw.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"metric name {name!r} is not a non-empty string")
+        if name in TABLE_COLUMNS or name in parameters:
+            owner = "the results table's own column" if name in TABLE_COLUMNS else "a parameter's name"
+            raise ValueError(
+                f"metric '{name}' has {owner}; reserved names: {', '.join(TABLE_COLUMNS)} and the "
+                "parameters' names (rename the metric)"
+            )
+        if not isinstance(value, (numbers.Real, np.bool_)):
+            raise TypeError(f"metric '{name}' = {value!r} is a {type(value).__name__}, not a real number")
+        metrics[name] = float(value)
+    return metrics
+
+
+def _check_finite(named: dict[str, float]) -> None:
+    """A NaN or infinite metric or objective fails the trial (status ``failure``), naming each."""
+    from mojo.runtime import TrialFailed
+
+    bad = [f"{label} is {value}" for label, value in named.items() if not math.isfinite(value)]
+    if bad:
+        raise TrialFailed("; ".join(bad))
+
+
+def build_model(plan: TrialPlan, code: UserCode):
+    """Call the generator and compile its model; returns (MjModel, MJCF text)."""
+    import mujoco
+
+    built = code.generator(
+        plain_values(plan.values), *plan.config.gen_args, **plan.config.gen_kwargs
+    )
+    if isinstance(built, mujoco.MjSpec):
+        model = built.compile()
+        return model, built.to_xml()
+    if isinstance(built, str):
+        return mujoco.MjModel.from_xml_string(built), built
+    raise TypeError(f"the generator returned {type(built).__name__}, not a mujoco.MjSpec or MJCF str")
+
+
+class CtrlC:
+    """The user's Ctrl-C in a trial worker, which installs :meth:`handle` for SIGINT (see
+    :mod:`mojo.trials.batch`). Once pressed, no outcome is recorded and the job stops; without it, a
+    KeyboardInterrupt is the trial code's own doing and is recorded as that trial's error."""
+
+    pressed = False
+
+    @classmethod
+    def handle(cls, signum: int, frame: Any) -> None:
+        if not cls.pressed:  # a second Ctrl-C must not break off the worker's reporting of the first
+            cls.pressed = True
+            raise KeyboardInterrupt
+
+
+SUSPECT_ERRORS = (MemoryError, RecursionError)
+"""Errors after which a process may be broken (memory still held by a cache, a module half
+imported, a C library interrupted halfway): its trial is recorded, but it runs no other."""
+
+
+class WorkerSuspect(Exception):
+    """Raised by :func:`run_trial` after recording a trial that ended in one of
+    :data:`SUSPECT_ERRORS`: the caller should run no more trials in this process."""
+
+    def __init__(self, result: TrialResult):
+        super().__init__(result.reason)
+        self.result = result
+
+
+class _MemoryLimit:
+    """``trial_memory_mb`` around the trial's own code, as ``RLIMIT_DATA`` at ``mb`` more than the
+    process holds when the trial starts (not an absolute cap: workers grow as they run trials).
+
+    A limit, not a watcher polling the trial's memory: the allocation that crosses it fails at
+    once, as a MemoryError in the trial's traceback, where a poll could let a fast allocation take
+    the machine's memory first. It is lifted before the outcome is recorded, so the record can be
+    written. Costs, only when set, one read of ``/proc/self/statm`` and a few ``setrlimit`` per
+    trial. ``RLIMIT_DATA`` counts private writable memory (heap, arrays, thread stacks), not
+    mapped files; a process the trial starts gets the same limit on its own memory.
+    """
+
+    def __init__(self, mb: float | None):
+        self.limit = None if mb is None else _data_bytes() + int(mb * 2**20)
+
+    def __enter__(self) -> None:
+        if self.limit is not None:
+            self.saved = resource.getrlimit(resource.RLIMIT_DATA)
+            hard = self.saved[1]
+            soft = self.limit if hard == resource.RLIM_INFINITY else min(self.limit, hard)
+            resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.limit is not None:
+            resource.setrlimit(resource.RLIMIT_DATA, self.saved)
+
+
+def _data_bytes() -> int:
+    """The process's data and stack memory: what ``RLIMIT_DATA`` is checked against (Linux)."""
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[5]) * resource.getpagesize()
+
+
+def _error_reason(exc: BaseException, memory_mb: float | None) -> str:
+    """One line saying why trial code ended in ``exc``. After the user's Ctrl-C, raises
+    KeyboardInterrupt instead: that trial is not recorded (see :class:`CtrlC`)."""
+    if CtrlC.pressed:
+        raise KeyboardInterrupt from exc
+    if isinstance(exc, SystemExit):
+        return f"the trial called sys.exit({exc.code!r})"
+    if isinstance(exc, KeyboardInterrupt):
+        return "KeyboardInterrupt raised by the trial code (not a Ctrl-C)"
+    if isinstance(exc, MemoryError) and memory_mb is not None:
+        return f"MemoryError: the trial exceeded trial_memory_mb = {memory_mb:g} MB"
+    return _one_line(exc)
+
+
+def _unless_suspect(result: TrialResult, error: BaseException | None) -> TrialResult:
+    if isinstance(error, SUSPECT_ERRORS):
+        raise WorkerSuspect(result)
+    return result
+
+
+def run_trial(plan: TrialPlan, code: UserCode) -> TrialResult:
+    """Build, write and simulate one trial; every outcome becomes a status, recorded in the
+    trial's files. Raises only after a user's Ctrl-C (KeyboardInterrupt, nothing recorded) or
+    after recording an outcome that leaves the process suspect (:class:`WorkerSuspect`)."""
+    import mujoco
+
+    from mojo.runtime import TrialContext, TrialFailed, Unstable, check_stable, warning_counts
+
+    started = time.perf_counter()
+    write_inputs(plan)
+    timings: dict[str, float] = {}
+    memory_mb = plan.config.trial_memory_mb
+    limit = _MemoryLimit(memory_mb)
+    try:
+        with limit:
+            model, xml = build_model(plan, code)
+    except BaseException as exc:
+        why = _error_reason(exc, memory_mb)
+        write_placeholder_model(plan, why)
+        result = record_result(plan, started, "error", reason=f"generator: {why}", traceback=traceback.format_exc())
+        return _unless_suspect(result, exc)
+    write_atomic(plan.dir / MODEL_XML, xml)
+    timings["generate"] = time.perf_counter() - started
+
+    data = mujoco.MjData(model)
+    context = TrialContext(
+        number=plan.number,
+        seed=plan.config.trial_seed,
+        values=plain_values(plan.values),
+        duration=plan.config.duration,
+        metrics=code.metrics,
+    )
+    status: Status = "success"
+    fields: dict[str, Any] = {}
+    error: BaseException | None = None
+    try:
+        with limit:
+            metrics = _as_metrics(
+                code.runtime(model, data, context, *plan.config.run_args, **plan.config.run_kwargs),
+                plan.values,
+            )
+            check_stable(data)
+            fields["metrics"] = {n: v if math.isfinite(v) else None for n, v in metrics.items()}
+            _check_finite({f"metric {n}": v for n, v in metrics.items()})
+            if code.objective is not None:
+                objective = float(code.objective(metrics))
+                _check_finite({"objective": objective})
+                fields["objective"] = objective
+    except Unstable as exc:
+        status, fields["reason"] = "unstable", str(exc)
+    except TrialFailed as exc:
+        status, fields["reason"] = "failure", str(exc)
+    except BaseException as exc:
+        status, fields["reason"], error = "error", _error_reason(exc, memory_mb), exc
+        fields["traceback"] = traceback.format_exc()
+    timings["simulate"] = time.perf_counter() - started - timings["generate"]
+    result = record_result(
+        plan,
+        started,
+        status,
+        warnings=warning_counts(data),
+        sim_time=float(data.time),
+        timings=timings,
+        **fields,
+    )
+    return _unless_suspect(result, error)
