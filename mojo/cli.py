@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mojo.results import show
-from mojo.slurm import limits as slurm
+from mojo.slurm import cli as slurm
 from mojo.results import status
 
 

@@ -1,4 +1,5 @@
-"""mojo.slurm.guard without a cluster: job sizing, reading partition files, the request check."""
+"""mojo.slurm without a cluster: job sizing (resources), reading partition files (partitions), the
+request check (check), the status command (status_command) and the run guard (guard)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from mojo.slurm import guard as cluster
 from mojo.config.study import load_study
-from mojo.slurm.limits import ClusterLimits, PartitionLimits, write_partition_file
+from mojo.slurm import check, guard, partitions, resources, status_command
+from mojo.slurm.limits import ClusterLimits, PartitionLimits, SlurmRunError
+from mojo.slurm.partitions import write_partition_file
 from tests.conftest import ball_config
 
 LIMITS = ClusterLimits(
@@ -32,13 +34,13 @@ LIMITS = ClusterLimits(
 )
 def test_job_runtime_from_trials_per_job_and_trial_time(changes, n_trials, runtime):
     study = load_study(ball_config(**changes))
-    assert cluster.job_runtime_min(study, n_trials) == runtime
+    assert resources.job_runtime_min(study, n_trials) == runtime
 
 
 def test_job_resources_leave_memory_to_the_profile_unless_set():
-    assert cluster.job_resources(load_study(ball_config()), 6) == {"runtime": 3, "cpus_per_task": 1}
+    assert resources.job_resources(load_study(ball_config()), 6) == {"runtime": 3, "cpus_per_task": 1}
     study = load_study(ball_config(resources={"mem_mb": 3000}))
-    assert cluster.job_resources(study, 6)["mem_mb"] == 3000
+    assert resources.job_resources(study, 6)["mem_mb"] == 3000
 
 
 def test_resources_do_not_change_the_fingerprint():
@@ -57,13 +59,13 @@ def test_resources_reject_unknown_keys():
 def test_partition_file_reads_back_as_the_limits_written(tmp_path):
     path = tmp_path / "partitions.yaml"
     write_partition_file(LIMITS, path, "squeue")
-    assert cluster.read_partition_file(path) == LIMITS
+    assert partitions.read_partition_file(path) == LIMITS
 
 
 def test_partition_file_without_companion_and_with_time_strings(tmp_path):
     path = tmp_path / "partitions.yaml"
     path.write_text("partitions:\n  a:\n    max_runtime: '1:00:00'\n    max_threads: 4\n  b: {}\n")
-    limits = cluster.read_partition_file(path)
+    limits = partitions.read_partition_file(path)
     assert limits.partitions[0] == PartitionLimits(name="a", max_time_s=3600, max_cpus=4)
     assert limits.partitions[1] == PartitionLimits(name="b")
     assert limits.max_array_size is None
@@ -83,36 +85,36 @@ def test_check_names_each_oversized_rule_once_and_skips_local_jobs():
         fake_job("aggregate", runtime=100000, local=True),
         fake_job("fine", runtime=100, mem_mb=4000),
     ]
-    problems = cluster.oversized_jobs(jobs, LIMITS)
+    problems = check.oversized_jobs(jobs, LIMITS)
     assert len(problems) == 2
     assert "'trial_batch'" in problems[0] and "longest partition ('long') allows 120 min" in problems[0]
     assert "'trial'" in problems[1] and "mem_mb=9000 MB" in problems[1]
-    with pytest.raises(cluster.SlurmRunError, match="nothing was submitted"):
-        cluster.check_jobs(jobs, LIMITS)
-    cluster.check_jobs(jobs[-2:], LIMITS)
+    with pytest.raises(SlurmRunError, match="nothing was submitted"):
+        check.check_jobs(jobs, LIMITS)
+    check.check_jobs(jobs[-2:], LIMITS)
 
 
 def test_status_command_squeue_without_accounting_and_wait_fits_min_job_age(monkeypatch):
-    monkeypatch.setattr(cluster, "detect_status_command", lambda: "squeue")
-    monkeypatch.setattr(cluster, "_min_job_age", lambda: 30)
+    monkeypatch.setattr(status_command, "detect_status_command", lambda **_: "squeue")
+    monkeypatch.setattr(status_command, "min_job_age", lambda _: 30)
     settings = SimpleNamespace(status_command="sacct", init_seconds_before_status_checks=40)
-    cluster.choose_status_command(settings)
+    status_command.choose_status_command(settings, {})
     assert settings.status_command == "squeue"
     assert settings.init_seconds_before_status_checks == 10  # 3 x 10 <= MinJobAge
 
-    monkeypatch.setattr(cluster, "_min_job_age", lambda: 2)
-    with pytest.raises(cluster.SlurmRunError, match="MinJobAge=2"):
-        cluster.choose_status_command(settings)
+    monkeypatch.setattr(status_command, "min_job_age", lambda _: 2)
+    with pytest.raises(SlurmRunError, match="MinJobAge=2"):
+        status_command.choose_status_command(settings, {})
 
 
 def test_status_command_left_alone_where_accounting_works(monkeypatch):
-    monkeypatch.setattr(cluster, "detect_status_command", lambda: "sacct")
+    monkeypatch.setattr(status_command, "detect_status_command", lambda **_: "sacct")
     settings = SimpleNamespace(status_command="squeue", init_seconds_before_status_checks=40)
-    cluster.choose_status_command(settings)
+    status_command.choose_status_command(settings, {})
     assert settings == SimpleNamespace(status_command="squeue", init_seconds_before_status_checks=40)
 
 
 def test_guard_does_nothing_in_cluster_jobs():
     workflow = SimpleNamespace(is_main_process=False, execute="original")
-    cluster.guard_slurm_run(workflow)
+    guard.guard_slurm_run(workflow)
     assert workflow.execute == "original"

@@ -73,7 +73,7 @@ def test_results_dir_of_the_user_is_kept(results_dir: str):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "results_dir", ["", "R/$(touch pwned)", "study.yaml", str(PROJECT_DIRS["package"] / "results")]
+    "results_dir", ["", "R/$(touch pwned)", "study.yaml", str(PROJECT_DIRS["package"] / "study_results")]
 )
 def test_bad_results_dir_stops_the_run_before_any_job(workflow: Workflow, results_dir: str):
     """Refused before any job, no traceback, nothing written into the working folder."""
@@ -86,7 +86,7 @@ def test_bad_results_dir_stops_the_run_before_any_job(workflow: Workflow, result
     assert not (workflow.workdir / "pwned").exists()
     after = sorted(p.name for p in workflow.workdir.iterdir() if p.name != ".snakemake")
     assert after == before
-    assert not (PROJECT_DIRS["package"] / "results").exists()
+    assert not (PROJECT_DIRS["package"] / "study_results").exists()
 
 
 @pytest.mark.slow

@@ -83,7 +83,10 @@ def test_environment_recorded_once(study):
     for name in ("mojo", "mujoco", "snakemake", "optuna", "numpy"):
         assert env["versions"][name] == importlib.metadata.version(name)
     assert env["python"] == sys.version.split()[0]
-    assert env["source"]["path"] == str(REPO)
+    assert env["source"]["path"] == str(REPO / "mojo")  # mojo's code, in this git checkout
+    assert env["source"]["git_commit"] is not None
+    assert env["study_folder"]["path"] == str(study.resolve())  # not a git checkout
+    assert env["study_folder"]["git_commit"] is None
     freeze = (folder / "environment.txt").read_text()
     assert f"mujoco=={importlib.metadata.version('mujoco')}" in freeze
     assert f"snakemake=={importlib.metadata.version('snakemake')}" in freeze

@@ -1,4 +1,5 @@
-"""Tests of mojo.slurm.limits: pure helpers on captured text, and live queries against a real cluster."""
+"""Tests of mojo.slurm's units, limits, partitions, check, status_command and cli: pure helpers on
+captured text, and live queries against a real cluster."""
 
 from __future__ import annotations
 
@@ -12,27 +13,30 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from snakemake_executor_plugin_slurm.partitions import get_best_partition, read_partition_file
+from snakemake_executor_plugin_slurm.partitions import (
+    get_best_partition,
+    read_partition_file,
+)
 
+from mojo.slurm.check import check_request
+from mojo.slurm.cli import partitions_table
 from mojo.slurm.limits import (
-    ClusterFile,
     ClusterLimits,
     PartitionLimits,
     SlurmLimitError,
-    array_string,
-    check_request,
     cluster_limits_from,
-    detect_status_command,
-    format_mb,
-    format_seconds,
     parse_config,
     parse_records,
-    partitions_table,
     query_cluster_limits,
-    status_command_for,
+)
+from mojo.slurm.partitions import ClusterFile, write_partition_file
+from mojo.slurm.status_command import detect_status_command, status_command_for
+from mojo.slurm.units import (
+    array_string,
+    format_mb,
+    format_seconds,
     time_to_seconds,
     to_mb,
-    write_partition_file,
 )
 from tests import slurm_cluster as slurm_cluster_module
 from tests.conftest_slurm import slurm_cluster  # noqa: F401

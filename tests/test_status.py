@@ -19,7 +19,8 @@ import pytest
 from mojo.config.study import load_study
 from mojo.trials.files import write_atomic
 from mojo.trials.progress import DETAILED_PROBLEMS, BatchProgress
-from mojo.results.status import format_status, scan, write_study_record
+from mojo.results.status import format_status, scan
+from mojo.trials.record import write_study_record
 
 REPO = Path(__file__).resolve().parents[1]
 N_TRIAL = 24

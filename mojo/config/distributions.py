@@ -13,8 +13,9 @@ from statistics import NormalDist
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from mojo.config.base import Frozen
 from mojo.config.numbers import Real, Whole, check_range, first_non_finite, to_real, to_whole
 
 Int64 = Annotated[Whole, Field(ge=np.iinfo(np.int64).min, le=np.iinfo(np.int64).max)]
@@ -40,9 +41,7 @@ def _refuse_non_finite(value: Any) -> Any:
     return value
 
 
-class _Distribution(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class _Distribution(Frozen):
     nominal: Any = None
     """The value used in the nominal trial (trial 0). Defaults to the distribution's centre."""
 

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from mojo.config.base import Frozen
 from mojo.config.numbers import Real, Whole, check_range, first_non_finite
 
-SAMPLERS = ("tpe", "cmaes", "random", "qmc", "gp", "nsgaii")
-"""Samplers a study may name (see :mod:`mojo.optimize.samplers`)."""
+SAMPLERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "tpe": ("TPESampler", {"constant_liar": True}),
+    "cmaes": ("CmaEsSampler", {}),
+    "random": ("RandomSampler", {}),
+    "qmc": ("QMCSampler", {"scramble": True, "warn_asynchronous_seeding": False}),
+    "gp": ("GPSampler", {}),
+    "nsgaii": ("NSGAIISampler", {}),
+}
+"""Samplers a study may name: each one's Optuna class and the settings mojo gives it unless
+``sampler_kwargs`` say otherwise (why these: :mod:`mojo.optimize.samplers`, which seeds them)."""
 
 SAMPLER_PACKAGES = {"cmaes": ("cmaes",), "qmc": ("scipy",), "gp": ("torch", "scipy")}
 """Packages Optuna needs for some samplers; checked when the config is loaded."""
@@ -20,12 +29,11 @@ MAX_EVALS_PER_TRIAL = 999
 """Evaluation ``e`` of Optuna trial ``t`` runs as trial number ``t * 1000 + e + 1`` (its seed and
 random stream), so the evaluations of every trial get distinct seeds however the settings change."""
 
+if TYPE_CHECKING:  # the study config holds this section: a run-time import would be a cycle
+    from mojo.config.study import StudyConfig
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-class _Numeric(_Frozen):
+class _Numeric(Frozen):
     low: Real
     """Smallest value searched (inclusive)."""
     high: Real
@@ -77,7 +85,7 @@ class IntParam(_Numeric):
     step: Whole | None = None
 
 
-class CategoricalParam(_Frozen):
+class CategoricalParam(Frozen):
     """One of a list of values (numbers, strings or booleans); never refined."""
 
     type: Literal["categorical"]
@@ -106,7 +114,7 @@ SearchParam = Annotated[Union[FloatParam, IntParam, CategoricalParam], Field(dis
 """One optimised parameter's search range, chosen by its ``type`` key (float, int, categorical)."""
 
 
-class OptimizeConfig(_Frozen):
+class OptimizeConfig(Frozen):
     """Optuna optimisation of some of the study's parameters (the ``optimize:`` section).
 
     The parameters named in ``search_space`` are chosen by Optuna; every other parameter keeps
@@ -235,20 +243,19 @@ class OptimizeConfig(_Frozen):
         if self.sampler_kwargs:
             import warnings
 
-            from mojo.optimize.samplers import make_sampler
-
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    make_sampler(self.sampler, 0, 0, self.sampler_kwargs)
+                    build_sampler(self.sampler, 0, self.sampler_kwargs)
             except (TypeError, ValueError) as error:
                 raise ValueError(
                     f"sampler_kwargs = {self.sampler_kwargs!r} do not fit sampler {self.sampler!r}: {error}"
                 ) from None
         return self
 
-    def check_study(self, study: Any) -> None:
-        """Checks against the rest of the study config (called by ``StudyConfig``)."""
+    def check_study(self, study: StudyConfig) -> None:
+        """Checks against the rest of the study config, once all of it is valid (called by
+        ``StudyConfig``); raises ValueError."""
         if study.objective is None:
             raise ValueError(
                 "optimisation needs an objective: set the study's 'objective' to "
@@ -285,15 +292,23 @@ class OptimizeConfig(_Frozen):
                 "'overrides' or from 'optimize.search_space'"
             )
 
-    def round_size(self, study: Any) -> int:
+    def round_size(self, study: StudyConfig) -> int:
         return self.trials_per_round or 4 * self.jobs(study)
 
-    def jobs(self, study: Any) -> int:
+    def jobs(self, study: StudyConfig) -> int:
         return self.n_proc or study.n_proc
 
-    def resumes(self, study: Any) -> bool:
+    def resumes(self, study: StudyConfig) -> bool:
         return study.resume if self.resume is None else self.resume
 
-    def name(self, study: Any) -> str:
+    def name(self, study: StudyConfig) -> str:
         return self.study_name or study.study
 
+
+def build_sampler(name: str, seed: int, kwargs: dict[str, Any]):
+    """The Optuna sampler ``name`` of :data:`SAMPLERS` with its settings and ``seed``, overridden by
+    ``kwargs``. Imports Optuna (about a second)."""
+    import optuna
+
+    sampler_class, settings = SAMPLERS[name]
+    return getattr(optuna.samplers, sampler_class)(**{**settings, "seed": seed, **kwargs})

@@ -7,17 +7,15 @@ import os
 import re
 import unicodedata
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from pydantic import (
-    BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator,
-)
+from pydantic import Field, ModelWrapValidatorHandler, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 
 from mojo.config import codepath
+from mojo.config.base import Frozen
 from mojo.config.distributions import Distribution
 from mojo.config.numbers import Real, Whole
-from mojo.trials.files import TABLE_COLUMNS
 from mojo.config.optimize import OptimizeConfig
 
 DEFAULT_RUNTIME = "mojo.runtime:simulate"
@@ -37,6 +35,13 @@ months): more is a slip of units, and overflows the clock arithmetic of the tria
 MAX_MEMORY_MB = 10**9
 """Most memory a trial or job may be given (``trial_memory_mb``, ``resources.mem_mb``; 1 PB):
 more overflows the 64-bit limits of ``setrlimit``."""
+
+
+TABLE_COLUMNS: tuple[str, ...] = ("trial", "status", "reason", "objective", "wall_time")
+"""The trials table's own columns, in order (the fields of :class:`mojo.trials.files.TrialRow`;
+its parameters take the place of ``values``, its metrics that of ``metrics``). These names are
+reserved: the config refuses a parameter named so, and a trial whose metrics use one ends with
+status ``error`` (see :func:`mojo.trials.trial.run_trial`)."""
 
 
 class ConfigError(ValueError):
@@ -62,6 +67,12 @@ def shell_unsafe(text: str) -> bool:
     """Whether ``text`` holds a control character (newline, tab, NUL, ...) or one of
     ``SHELL_SPECIAL``: it cannot travel verbatim through a shell command line."""
     return any(char in SHELL_SPECIAL or unicodedata.category(char).startswith("C") for char in text)
+
+
+def number_width(padding: int, count: int) -> int:
+    """Digits of the folder numbers 0 .. count - 1 (trials, or the optimiser's trials): enough
+    for the largest, at least ``padding``."""
+    return max(padding, len(str(max(count - 1, 0))))
 
 
 def _check_results_dir(value: str) -> str:
@@ -94,10 +105,8 @@ def _check_results_dir(value: str) -> str:
     return str(path)
 
 
-class JobResources(BaseModel):
+class JobResources(Frozen):
     """What one trial job asks a cluster (SLURM) for; local runs ignore it. See docs/slurm.md."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     trial_seconds: Real | None = Field(None, gt=0, le=MAX_TRIAL_SECONDS)
     """Expected wall time of one trial in seconds. A job's ``runtime`` is one minute of start-up
@@ -107,10 +116,8 @@ class JobResources(BaseModel):
     """Memory of one trial job in MB. Default: the profile's ``default-resources``."""
 
 
-class StudyConfig(BaseModel):
+class StudyConfig(Frozen):
     """A Monte Carlo study: what to build, how to run it, which parameters vary and how."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     study: str = Field(max_length=MAX_NAME)
     """Name of the study; its files go to ``<results_dir>/<study>/``."""
@@ -229,12 +236,22 @@ class StudyConfig(BaseModel):
                 )
         return parameters
 
-    @field_validator("optimize")
+    @model_validator(mode="wrap")
     @classmethod
-    def _optimize_fits_study(cls, optimize: OptimizeConfig | None, info: ValidationInfo):
-        if optimize is not None and {"seed", "objective", "parameters", "overrides"} <= set(info.data):
-            optimize.check_study(SimpleNamespace(**info.data))
-        return optimize
+    def _optimize_fits_study(cls, data: Any, handler: ModelWrapValidatorHandler[StudyConfig]) -> StudyConfig:
+        """``optimize`` checked against the whole validated study, whatever the key order; a
+        problem is reported at the key ``optimize`` with the section as the user gave it."""
+        study = handler(data)
+        if study.optimize is not None:
+            try:
+                study.optimize.check_study(study)
+            except ValueError as error:
+                given = data.get("optimize") if isinstance(data, dict) else study.optimize
+                # A ValidationError keeps its location (a ValueError here would be the config's).
+                raise ValidationError.from_exception_data(cls.__name__, [InitErrorDetails(
+                    type="value_error", loc=("optimize",), input=given, ctx={"error": error},
+                )]) from None
+        return study
 
     @model_validator(mode="after")
     def _overrides_name_parameters(self):
@@ -280,7 +297,9 @@ class StudyConfig(BaseModel):
     def _jobs_few_enough(self):
         jobs = math.ceil(self.n_trial / self.job_size)
         if jobs > MAX_JOBS:
-            size = f"trials_per_job = {self.trials_per_job}" if self.trials_per_job else f"n_proc = {self.n_proc}"
+            size = f"n_proc = {self.n_proc}"
+            if self.trials_per_job:
+                size = f"trials_per_job = {self.trials_per_job}"
             raise ValueError(
                 f"n_trial = {self.n_trial} with {size} makes {jobs} jobs; at most {MAX_JOBS} are "
                 f"allowed: set trials_per_job to at least {math.ceil(self.n_trial / MAX_JOBS)}"
@@ -294,7 +313,7 @@ class StudyConfig(BaseModel):
     @property
     def padding_width(self) -> int:
         """Digits of trial folder numbers: enough for the largest trial number, at least ``padding``."""
-        return max(self.padding, len(str(max(self.n_trial - 1, 0))))
+        return number_width(self.padding, self.n_trial)
 
     @property
     def job_size(self) -> int:
@@ -370,7 +389,8 @@ def _typed(value: Any) -> Any:
             read = yaml.safe_load(value)
         except yaml.YAMLError:
             return value
-        if isinstance(read, (bool, int, float)) or read is None and value.strip() in ("null", "Null", "NULL", "~"):
+        is_null = read is None and value.strip() in ("null", "Null", "NULL", "~")
+        if isinstance(read, (bool, int, float)) or is_null:
             return read
     return value
 

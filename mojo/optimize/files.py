@@ -21,21 +21,17 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from mojo.trials.files import FileStamp, Status
+from mojo.config.base import Frozen
 from mojo.config.optimize import MAX_EVALS_PER_TRIAL, SearchParam
+from mojo.trials.files import FileStamp, Status
+from mojo.trials.layout import MOJO_DIR, study_dir
 
 TrialState = Literal["complete", "pruned", "fail"]
 
 PLOTS = ("history", "slices", "best")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Evaluation(_Frozen):
+class Evaluation(Frozen):
     """One evaluation of an Optuna trial: its own folder, trial number and random stream."""
 
     index: int
@@ -47,7 +43,7 @@ class Evaluation(_Frozen):
     """Its folder, relative to the optimisation folder."""
 
 
-class AskedTrial(_Frozen):
+class AskedTrial(Frozen):
     """One Optuna trial as asked: its parameters are fixed from here on."""
 
     trial: int
@@ -60,7 +56,7 @@ class AskedTrial(_Frozen):
     """The sampler's own record of the trial (e.g. CMA-ES's generation): replayed with it."""
 
 
-class ToldTrial(_Frozen):
+class ToldTrial(Frozen):
     """What Optuna was told about a trial of the previous round."""
 
     trial: int
@@ -69,7 +65,7 @@ class ToldTrial(_Frozen):
     value_std: float | None = None
 
 
-class RoundFile(_Frozen):
+class RoundFile(Frozen):
     """``rounds/round_NNNN.json``, written by the round's step (tell the previous round, ask
     this one). A round with no trials is a stop: the budget or the timeout was reached."""
 
@@ -114,7 +110,7 @@ class RoundFile(_Frozen):
         return not self.trials
 
 
-class EvalRow(_Frozen):
+class EvalRow(Frozen):
     """One evaluation's outcome, as a job saw it."""
 
     trial: int
@@ -130,7 +126,7 @@ class EvalRow(_Frozen):
     wall_time: float = 0.0
 
 
-class EvalBatch(_Frozen):
+class EvalBatch(Frozen):
     """``rounds/round_NNNN/batch_J.json``: a job's evaluations."""
 
     round: int
@@ -141,7 +137,7 @@ class EvalBatch(_Frozen):
     the files whose stamp changed (see :mod:`mojo.optimize.integrity`)."""
 
 
-class BestTrial(_Frozen):
+class BestTrial(Frozen):
     """``best.json``: the best Optuna trial of the study."""
 
     study_name: str
@@ -167,7 +163,7 @@ RESULTS = ("best.json", "trials.parquet", "trials.csv", "evaluations.parquet", "
 """What ``optimize_finish`` writes into the optimisation folder."""
 
 
-class Budget(_Frozen):
+class Budget(Frozen):
     """``.mojo/budget.json``: the loop's budget when the run made it (``optimize_budget``)."""
 
     n_trial: int
@@ -175,16 +171,27 @@ class Budget(_Frozen):
 
 
 def opt_dir(study) -> Path:
-    return Path(study.results_dir) / study.study / "optimize"
+    return study_dir(study) / "optimize"
 
 
 def results_record_path(study) -> Path:
     """The SHA-256 of each of :data:`RESULTS`, by ``optimize_finish`` (see :mod:`mojo.trials.integrity`)."""
-    return opt_dir(study) / ".mojo" / "results.json"
+    return opt_dir(study) / MOJO_DIR / "results.json"
 
 
 def budget_path(study) -> Path:
-    return opt_dir(study) / ".mojo" / "budget.json"
+    return opt_dir(study) / MOJO_DIR / "budget.json"
+
+
+_ROUND = "round_{round}"
+_EVAL_BATCH = "batch_{job}.json"
+_LOGS = {
+    "step": "step_{round}.log",
+    "evals": "evals_{round}_{job}.log",
+    "budget": "budget.log",
+    "finish": "finish.log",
+    "plots": "plots.log",
+}
 
 
 def round_name(round_: int) -> str:
@@ -192,11 +199,37 @@ def round_name(round_: int) -> str:
 
 
 def round_path(study, round_: int) -> Path:
-    return opt_dir(study) / "rounds" / f"round_{round_name(round_)}.json"
+    return opt_dir(study) / "rounds" / f"{_ROUND.format(round=round_name(round_))}.json"
 
 
 def batch_path(study, round_: int, job: int) -> Path:
-    return opt_dir(study) / "rounds" / f"round_{round_name(round_)}" / f"batch_{job}.json"
+    return opt_dir(study) / "rounds" / _ROUND.format(round=round_name(round_)) / _EVAL_BATCH.format(job=job)
+
+
+def round_pattern(study) -> str:
+    """:func:`round_path` with a ``{round}`` wildcard (the padded number, :func:`round_name`)."""
+    return f"{opt_dir(study)}/rounds/{_ROUND}.json"
+
+
+def batch_pattern(study) -> str:
+    """:func:`batch_path` with ``{round}`` and ``{job}`` wildcards."""
+    return f"{opt_dir(study)}/rounds/{_ROUND}/{_EVAL_BATCH}"
+
+
+def log_pattern(study, job: str) -> str:
+    """The log of an optimisation job: ``step`` (``{round}``), ``evals`` (``{round}``, ``{job}``),
+    ``budget``, ``finish`` or ``plots``."""
+    return f"{opt_dir(study)}/{MOJO_DIR}/logs/{_LOGS[job]}"
+
+
+def results(study) -> dict[str, Path]:
+    """:data:`RESULTS` by name (``best_json``, ``trials_parquet``, ...: ``optimize_finish``'s outputs)."""
+    return {name.replace(".", "_"): opt_dir(study) / name for name in RESULTS}
+
+
+def plot_paths(study) -> dict[str, Path]:
+    """The report's optimisation plots, by name (:data:`PLOTS`)."""
+    return {name: opt_dir(study) / "plots" / f"{name}.png" for name in PLOTS}
 
 
 def eval_dir_name(trial: int, index: int, width: int) -> str:

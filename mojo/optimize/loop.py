@@ -33,9 +33,9 @@ import functools
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from mojo.config.study import StudyConfig
+from mojo.config.study import StudyConfig, number_width
 from mojo.trials.files import write_model
 from mojo.trials.logs import job_log
 from mojo.optimize.files import (
@@ -79,6 +79,18 @@ def told_from_rows(trial: int, rows: list[EvalRow], prune: bool) -> ToldTrial:
     # Skipped evaluations only follow a failed one: the trial is pruned either way.
     score = score_trial(rows, prune or any(r.status == "skipped" for r in rows))
     return ToldTrial(trial=trial, state=score.state, value=score.value, value_std=score.std)
+
+
+def evaluated_trials(study: StudyConfig, rounds: list[RoundFile]) -> Iterator[tuple[RoundFile, AskedTrial, list[EvalRow], ToldTrial]]:
+    """Each asked trial of ``rounds`` with its round, its evaluation rows and what Optuna is told
+    of it: what a later step recorded telling, else its score from the rows (no Optuna needed)."""
+    prune = study.optimize.prune_failed_trials
+    told = {t.trial: t for r in rounds for t in r.told}
+    for round_file in rounds:
+        rows = round_rows(study, round_file) if round_file.trials else {}
+        for asked in round_file.trials:
+            evals = rows.get(asked.trial, [])
+            yield round_file, asked, evals, told.get(asked.trial) or told_from_rows(asked.trial, evals, prune)
 
 
 @functools.lru_cache(maxsize=None)
@@ -232,8 +244,8 @@ def run_step(study: StudyConfig, round_: int, output: Path, log: Path) -> RoundF
 
 
 def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], None]) -> RoundFile:
-    from optuna.trial import TrialState
-
+    """Tell the previous round, decide, ask round ``round_`` and write its file (the module's
+    steps 1 to 5, in that order: a kill between any two leaves what the rerun repeats)."""
     opt = study.optimize
     now = time.time()
     rounds = [read_round(study, k) for k in range(round_)]
@@ -241,77 +253,30 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
     output.parent.mkdir(parents=True, exist_ok=True)
     ostudy = open_study(study, log)
     expected = prev.n_asked_total if prev else 0
-
     results = scores(study, rounds)
-    trials = ostudy.get_trials(deepcopy=False)
-    if len(trials) < expected:
-        log(f"the storage holds {len(trials)} trials, the round files {expected}: rebuilding from the files")
-        rebuild(ostudy, rounds, results, len(trials))
-        trials = ostudy.get_trials(deepcopy=False)
-
-    # Tell the storage every earlier trial still running (normally exactly the previous round's).
-    for trial in trials[:expected]:
-        if trial.state == TrialState.RUNNING:
-            _tell(ostudy, results.get(trial.number, ToldTrial(trial=trial.number, state="fail")))
+    trials = _sync_storage(ostudy, rounds, results, expected, log)
     told = [results[t.trial] for t in prev.trials] if prev else []
 
     memory, memory_storage, replayed = replay(study, rounds, results, round_)
     best = _best(memory, replayed)
-
     session, started, config_space, space = _session(study, prev, best, now, log)
     started, asked_at = _recorded_times(study, ostudy, round_, started, now)
-
-    # Trials after the earlier rounds': an earlier, killed run of this very step created them, or
-    # this round file was lost or damaged and is being made again, and then later rounds' trials
-    # (numbered after this round's) may follow: those are left as they are.
-    end = next((t.number for t in trials[expected:] if _round_of(t) > round_), len(trials))
-    extras, later = trials[expected:end], trials[end:]
-    foreign = [t for t in extras if t.state != TrialState.RUNNING and t.user_attrs.get(ROUND_ATTR) != round_]
-    if foreign:
-        raise RuntimeError(
-            f"the Optuna study '{ostudy.study_name}' already holds {len(foreign)} trials that no round "
-            "file of this study knows: choose another study_name (or storage)"
-        )
+    extras, later = _leftovers(ostudy, trials, expected, round_)
     counted = prev.n_counted if prev else 0
-    remaining = max(opt.n_trial - counted, 0)
-    stop = None
-    if remaining == 0:
-        stop = "n_trial"
-    elif opt.timeout is not None and now - started >= opt.timeout and not extras:
-        stop = "timeout"  # (a round an earlier run of this step began is finished, not cut)
-    target = 0 if stop else min(opt.round_size(study), remaining)
-
-    dists = distributions(space)
-    for _ in range(target):
-        memory.ask(dists)
-    in_memory = memory.get_trials(deepcopy=False)
-    proposals = in_memory[len(in_memory) - target:]
+    stop = _stop(study, counted, now - started, extras)
+    target = 0 if stop else min(opt.round_size(study), opt.n_trial - counted)
+    proposals = _ask(memory, space, target)
 
     kept = _keep(study, ostudy, extras, proposals, round_, log)
-    discarded = extras[kept:]
-    first_new = expected + len(extras)
     if later and target > kept:
         raise RuntimeError(
             f"cannot make round {round_} of the Optuna study '{ostudy.study_name}' again: its trials in the "
             "storage are not the proposals the earlier round files give (did the config change?); "
             "choose another study_name to start again (nothing was changed)"
         )
+    first_new = expected + len(extras)
     numbers = [t.number for t in extras[:kept]] + list(range(first_new, first_new + target - kept))
-    width = max(study.padding, len(str(max(opt.n_trial - 1, 0))))
-    jobs = min(opt.jobs(study), target)
-    asked = [
-        AskedTrial(
-            trial=number,
-            job=i % jobs,
-            params=dict(proposal.params),
-            system_attrs=dict(proposal.system_attrs),
-            evals=[
-                Evaluation(index=e, number=eval_number(number, e), dir=eval_dir_name(number, e, width))
-                for e in range(opt.evals_per_trial)
-            ],
-        )
-        for i, (number, proposal) in enumerate(zip(numbers, proposals))
-    ]
+    asked = _asked_trials(study, numbers, proposals)
     for trial in asked[kept:]:  # each in one transaction, with all its parameters
         ostudy.add_trial(frozen_trial(trial, space, round_, None))
 
@@ -329,9 +294,9 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
         stop_reason=stop,
         space=space,
         config_space=config_space,
-        jobs=jobs,
+        jobs=min(opt.jobs(study), target),
         trials=asked,
-        discarded=[AskedTrial(trial=t.number, job=-1, params=dict(t.params), evals=[]) for t in discarded],
+        discarded=[AskedTrial(trial=t.number, job=-1, params=dict(t.params), evals=[]) for t in extras[kept:]],
         told=told,
         best=best,
         sampler_attrs=memory_storage.get_study_system_attrs(memory_storage.get_study_id_from_name(memory.study_name)),
@@ -342,6 +307,81 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
         f"{'stopped: ' + stop if stop else 'going on'}; step took {time.time() - now:.2f} s"
     )
     return result
+
+
+def _sync_storage(ostudy, rounds: list[RoundFile], results: dict[int, ToldTrial], expected: int, log) -> list:
+    """The storage's trials, once it holds every trial of ``rounds`` (rebuilt from the files if
+    it lost some) and tells each earlier trial still running (normally exactly the previous
+    round's) its score."""
+    from optuna.trial import TrialState
+
+    trials = ostudy.get_trials(deepcopy=False)
+    if len(trials) < expected:
+        log(f"the storage holds {len(trials)} trials, the round files {expected}: rebuilding from the files")
+        rebuild(ostudy, rounds, results, len(trials))
+        trials = ostudy.get_trials(deepcopy=False)
+    for trial in trials[:expected]:
+        if trial.state == TrialState.RUNNING:
+            _tell(ostudy, results.get(trial.number, ToldTrial(trial=trial.number, state="fail")))
+    return trials
+
+
+def _leftovers(ostudy, trials: list, expected: int, round_: int) -> tuple[list, list]:
+    """(extras, later): the storage's trials after the earlier rounds'. An earlier, killed run of
+    this very step created the extras, or this round file was lost or damaged and is being made
+    again, and then later rounds' trials (numbered after this round's) may follow: those are
+    left as they are. A trial no round file knows is refused."""
+    from optuna.trial import TrialState
+
+    end = next((t.number for t in trials[expected:] if _round_of(t) > round_), len(trials))
+    extras, later = trials[expected:end], trials[end:]
+    foreign = [t for t in extras if t.state != TrialState.RUNNING and t.user_attrs.get(ROUND_ATTR) != round_]
+    if foreign:
+        raise RuntimeError(
+            f"the Optuna study '{ostudy.study_name}' already holds {len(foreign)} trials that no round "
+            "file of this study knows: choose another study_name (or storage)"
+        )
+    return extras, later
+
+
+def _stop(study: StudyConfig, counted: int, session_age: float, extras: list) -> str | None:
+    """Why the loop stops at this round (``n_trial``, ``timeout``), or None to ask more."""
+    opt = study.optimize
+    if opt.n_trial - counted <= 0:
+        return "n_trial"
+    if opt.timeout is not None and session_age >= opt.timeout and not extras:
+        return "timeout"  # (a round an earlier run of this step began is finished, not cut)
+    return None
+
+
+def _ask(memory, space: dict, target: int) -> list:
+    """``target`` proposals asked in the replayed study, all before telling any (TPE's constant
+    liar keeps the batch diverse)."""
+    dists = distributions(space)
+    for _ in range(target):
+        memory.ask(dists)
+    in_memory = memory.get_trials(deepcopy=False)
+    return in_memory[len(in_memory) - target:]
+
+
+def _asked_trials(study: StudyConfig, numbers: list[int], proposals: list) -> list[AskedTrial]:
+    """The round's trials, numbered ``numbers``, dealt to its jobs in turn, with their evaluations."""
+    opt = study.optimize
+    width = number_width(study.padding, opt.n_trial)
+    jobs = min(opt.jobs(study), len(proposals))
+    return [
+        AskedTrial(
+            trial=number,
+            job=i % jobs,
+            params=dict(proposal.params),
+            system_attrs=dict(proposal.system_attrs),
+            evals=[
+                Evaluation(index=e, number=eval_number(number, e), dir=eval_dir_name(number, e, width))
+                for e in range(opt.evals_per_trial)
+            ],
+        )
+        for i, (number, proposal) in enumerate(zip(numbers, proposals))
+    ]
 
 
 def _session(study: StudyConfig, prev: RoundFile | None, best, now: float, log: Callable[[str], None]):

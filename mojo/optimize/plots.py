@@ -1,4 +1,4 @@
-"""The optimisation's plots for the report (matplotlib, Agg backend).
+"""The optimisation's plots for the report (matplotlib, Agg backend), in the report's one look.
 
 - ``history``: every trial's value (mean objective) by trial number, pruned/failed trials as
   marks along the bottom, and the running best as a step line.
@@ -6,7 +6,8 @@
   darker), the best trial ringed; log axes for log-scaled parameters.
 - ``best``: where the best trial's parameters sit within their search ranges, with values and units.
 
-Markers shrink and fade as the number of trials grows, so 10 and 10,000 trials both read well.
+The style (rcParams, colours, marker sizes that shrink and fade as trials multiply, figure grid,
+saving) is :mod:`mojo.results.plots`'s, so Monte Carlo and optimisation figures look alike.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from mojo.config.study import StudyConfig
 from mojo.trials.files import read_model
 from mojo.config.optimize import CategoricalParam
 from mojo.optimize.files import BestTrial
+from mojo.results.plots import STATUS_COLORS, axis_label, new_figure, point_style, save
 
-
-def _style(n: int) -> dict:
-    """Marker size and alpha for ``n`` points."""
-    if n <= 50:
-        return {"s": 36, "alpha": 0.9}
-    if n <= 1000:
-        return {"s": 14, "alpha": 0.6}
-    return {"s": 4, "alpha": 0.3}
+STATE_COLORS = {
+    "complete": STATUS_COLORS["success"],
+    "pruned": STATUS_COLORS["failure"],
+    "fail": STATUS_COLORS["error"],
+}
+"""An Optuna trial's state in the colour of the trial status it comes from."""
+BEST_COLOR = "k"
+"""The best trial and the running best (as the median lines of the Monte Carlo histograms)."""
 
 
 def _objective_label(study: StudyConfig) -> str:
@@ -36,8 +38,7 @@ def _objective_label(study: StudyConfig) -> str:
 
 
 def _label(study: StudyConfig, name: str) -> str:
-    unit = study.parameters[name].unit if name in study.parameters else None
-    return f"{name} [{unit}]" if unit else name
+    return axis_label(name, study.parameters[name].unit if name in study.parameters else None)
 
 
 def plot_history(study: StudyConfig, table, ax) -> None:
@@ -46,37 +47,34 @@ def plot_history(study: StudyConfig, table, ax) -> None:
     opt = study.optimize
     done = table[table["state"] == "complete"].sort_values("trial")
     other = table[table["state"] != "complete"]
-    ax.scatter(done["trial"], done["value"], color="tab:blue", label="complete trial", **_style(len(done)))
+    ax.scatter(done["trial"], done["value"], color=STATE_COLORS["complete"], label="complete trial", **point_style(len(done)))
     if len(done):
         values = done["value"].to_numpy(dtype=float)
         running = np.minimum.accumulate(values) if opt.direction == "minimize" else np.maximum.accumulate(values)
-        ax.step(done["trial"], running, where="post", color="tab:red", lw=1.8, label="best so far")
+        ax.step(done["trial"], running, where="post", color=BEST_COLOR, lw=1.5, label="best so far")
         if (values > 0).all() and values.max() / max(values.min(), 1e-300) > 1e3:
             ax.set_yscale("log")
     if len(other):
         low = ax.get_ylim()[0] if len(done) else 0.0
-        for state, marker, colour in (("pruned", "x", "tab:orange"), ("fail", "v", "tab:gray")):
+        for state, marker in (("pruned", "x"), ("fail", "v")):
             rows = other[other["state"] == state]
             if len(rows):
-                ax.scatter(rows["trial"], [low] * len(rows), marker=marker, color=colour,
-                           label=f"{state} ({len(rows)})", clip_on=False, **_style(len(rows)))
+                ax.scatter(rows["trial"], [low] * len(rows), marker=marker, color=STATE_COLORS[state],
+                           label=f"{state} ({len(rows)})", clip_on=False, **point_style(len(rows)))
     ax.set_xlabel("Optuna trial number")
     ax.set_ylabel(_objective_label(study))
     ax.set_title(f"Optimisation history: {len(table)} trials, {len(done)} complete")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="best")
 
 
-def plot_slices(study: StudyConfig, table, best: BestTrial, fig) -> None:
+def plot_slices(study: StudyConfig, table, best: BestTrial, fig, axes: list) -> None:
+    """One panel of ``axes`` per optimised parameter."""
     opt = study.optimize
     names = list(opt.search_space)
-    cols = min(3, len(names))
-    rows = math.ceil(len(names) / cols)
-    axes = fig.subplots(rows, cols, squeeze=False)
     done = table[table["state"] == "complete"]
-    style = _style(len(done))
+    style = point_style(len(done))
     scatter = None
-    for ax, name in zip(axes.flat, names):
+    for ax, name in zip(axes, names):
         param = opt.search_space[name]
         x = done[name]
         if isinstance(param, CategoricalParam):
@@ -88,15 +86,12 @@ def plot_slices(study: StudyConfig, table, best: BestTrial, fig) -> None:
             bx = best.params[name]
             if isinstance(param, CategoricalParam):
                 bx = codes[str(bx)]
-            ax.scatter([bx], [best.value], s=160, facecolors="none", edgecolors="tab:red", lw=2, label="best")
-            ax.legend(loc="best", fontsize="small")
+            ax.scatter([bx], [best.value], s=120, facecolors="none", edgecolors=BEST_COLOR, lw=1.5, label="best")
+            ax.legend(loc="best")
         if getattr(param, "log", False):
             ax.set_xscale("log")
         ax.set_xlabel(_label(study, name))
         ax.set_ylabel("objective (mean)")
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(names):]:
-        ax.set_visible(False)
     if scatter is not None and len(done):
         fig.colorbar(scatter, ax=axes, label="trial number", shrink=0.8)
     fig.suptitle(f"Objective against each optimised parameter ({len(done)} complete trials)")
@@ -126,20 +121,16 @@ def plot_best(study: StudyConfig, best: BestTrial, ax) -> None:
             pos = 0.5 if hi == lo else (v - lo) / (hi - lo)
             unit = study.parameters[name].unit
             text = f"{value:.6g}{' ' + unit if unit else ''}  (range {param.low:.4g} to {param.high:.4g})"
-        ax.barh(i, pos, color="tab:blue", alpha=0.35, height=0.5)
-        ax.plot([pos], [i], "o", color="tab:red")
-        ax.annotate(text, (0.02, i - 0.3), fontsize="small")
+        ax.barh(i, pos, color=STATE_COLORS["complete"], alpha=0.35, height=0.5)
+        ax.plot([pos], [i], "o", color=BEST_COLOR)
+        ax.annotate(text, (0.02, i - 0.3), fontsize=8)
     std = f" ± {best.value_std:.3g}" if best.value_std else ""
     ax.set_title(f"Best trial {best.trial}: objective {best.value:.6g}{std} "
                  f"({best.n_complete} complete, {best.n_pruned} pruned, {best.n_fail} failed)")
-    ax.grid(axis="x", alpha=0.3)
+    ax.grid(axis="y", visible=False)
 
 
 def write_plots(study: StudyConfig, trials: Path, best: Path, outputs: dict[str, Path]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import pandas as pd
 
     table = pd.read_parquet(trials)
@@ -148,18 +139,14 @@ def write_plots(study: StudyConfig, trials: Path, best: Path, outputs: dict[str,
     best_trial = read_model(best, BestTrial)
     n_params = len(study.optimize.search_space)
 
-    fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
+    fig, (ax,) = new_figure(1, panel=(7.0, 3.8))
     plot_history(study, table, ax)
-    fig.savefig(outputs["history"], dpi=110)
-    plt.close(fig)
+    save(fig, outputs["history"])
 
-    cols = min(3, n_params)
-    fig = plt.figure(figsize=(4.5 * cols + 1, 3.8 * math.ceil(n_params / cols)), layout="constrained")
-    plot_slices(study, table, best_trial, fig)
-    fig.savefig(outputs["slices"], dpi=110)
-    plt.close(fig)
+    fig, axes = new_figure(n_params, panel=(3.6, 2.8))
+    plot_slices(study, table, best_trial, fig, axes)
+    save(fig, outputs["slices"])
 
-    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.7 * n_params), layout="constrained")
+    fig, (ax,) = new_figure(1, panel=(7.0, 1.2 + 0.6 * n_params))
     plot_best(study, best_trial, ax)
-    fig.savefig(outputs["best"], dpi=110)
-    plt.close(fig)
+    save(fig, outputs["best"])

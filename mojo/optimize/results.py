@@ -11,66 +11,64 @@ from pathlib import Path
 
 from mojo.config.study import StudyConfig
 from mojo.trials.files import write_model
-from mojo.optimize.files import BestTrial, EvalRow, RoundFile, ToldTrial, round_path
-from mojo.optimize.loop import round_rows, told_from_rows
-from mojo.optimize.workflow import goes_on
+from mojo.optimize.files import AskedTrial, BestTrial, EvalRow, RoundFile, ToldTrial, round_path
+from mojo.optimize.loop import evaluated_trials, read_round
+from mojo.optimize.workflow import round_goes_on
 
 
 def read_rounds(study: StudyConfig) -> list[RoundFile]:
     """The loop's rounds, in order, up to its stop round."""
     rounds = []
     while round_path(study, len(rounds)).exists():
-        round_file = RoundFile.model_validate_json(round_path(study, len(rounds)).read_bytes())
-        rounds.append(round_file)
-        if not goes_on(study, json.loads(round_file.model_dump_json())):
+        rounds.append(read_round(study, len(rounds)))
+        if not round_goes_on(study, rounds[-1]):
             break
     return rounds
 
 
 def collect(study: StudyConfig, rounds: list[RoundFile]):
     """(trial records, evaluation records): plain dicts, one per Optuna trial / evaluation."""
-    prune = study.optimize.prune_failed_trials
-    told: dict[int, ToldTrial] = {t.trial: t for r in rounds for t in r.told}
     trial_records, eval_records = [], []
-    for round_file in rounds:
-        if not round_file.trials:
-            continue
-        rows = round_rows(study, round_file)
-        for asked in round_file.trials:
-            evals: list[EvalRow] = rows.get(asked.trial, [])
-            result = told.get(asked.trial) or told_from_rows(asked.trial, evals, prune)
-            objectives = [r.objective for r in evals if r.status == "success" and r.objective is not None]
-            record = {
-                "trial": asked.trial,
-                "round": round_file.round,
-                "state": result.state,
-                "value": result.value,
-                "value_std": result.value_std,
-                "value_min": min(objectives) if objectives else None,
-                "value_max": max(objectives) if objectives else None,
-                "n_evals": sum(r.status != "skipped" for r in evals),
-                "n_success": sum(r.status == "success" for r in evals),
-                "reason": next((r.reason for r in evals if r.status not in ("success", "skipped")), None),
-            }
-            record.update(asked.params)
-            record["wall_time"] = sum(r.wall_time for r in evals)
-            trial_records.append(record)
-            for r in evals:
-                eval_record = {
-                    "trial": r.trial,
-                    "eval": r.eval,
-                    "number": r.number,
-                    "round": round_file.round,
-                    "dir": r.dir,
-                    "status": r.status,
-                    "reason": r.reason,
-                }
-                eval_record.update({k: _cell(v) for k, v in r.values.items()})
-                eval_record.update({(f"metric_{k}" if k in r.values else k): v for k, v in r.metrics.items()})
-                eval_record["objective"] = r.objective
-                eval_record["wall_time"] = r.wall_time
-                eval_records.append(eval_record)
+    for round_file, asked, evals, told in evaluated_trials(study, rounds):
+        trial_records.append(_trial_record(round_file, asked, evals, told))
+        eval_records += [_eval_record(round_file, row) for row in evals]
     return trial_records, eval_records
+
+
+def _trial_record(round_file: RoundFile, asked: AskedTrial, evals: list[EvalRow], told: ToldTrial) -> dict:
+    objectives = [r.objective for r in evals if r.status == "success" and r.objective is not None]
+    record = {
+        "trial": asked.trial,
+        "round": round_file.round,
+        "state": told.state,
+        "value": told.value,
+        "value_std": told.value_std,
+        "value_min": min(objectives) if objectives else None,
+        "value_max": max(objectives) if objectives else None,
+        "n_evals": sum(r.status != "skipped" for r in evals),
+        "n_success": sum(r.status == "success" for r in evals),
+        "reason": next((r.reason for r in evals if r.status not in ("success", "skipped")), None),
+    }
+    record.update(asked.params)
+    record["wall_time"] = sum(r.wall_time for r in evals)
+    return record
+
+
+def _eval_record(round_file: RoundFile, r: EvalRow) -> dict:
+    record = {
+        "trial": r.trial,
+        "eval": r.eval,
+        "number": r.number,
+        "round": round_file.round,
+        "dir": r.dir,
+        "status": r.status,
+        "reason": r.reason,
+    }
+    record.update({k: _cell(v) for k, v in r.values.items()})
+    record.update({(f"metric_{k}" if k in r.values else k): v for k, v in r.metrics.items()})
+    record["objective"] = r.objective
+    record["wall_time"] = r.wall_time
+    return record
 
 
 def _cell(value):

@@ -19,31 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from mojo.config.optimize import SAMPLERS, build_sampler
+
 
 def round_seed(seed: int, round_: int) -> int:
     return int(np.random.SeedSequence([seed, round_, 0x6F7074]).generate_state(1)[0])
 
 
 def make_sampler(name: str, seed: int, round_: int, kwargs: dict[str, Any] | None = None):
-    import optuna
-
-    kwargs = dict(kwargs or {})
-    samplers = optuna.samplers
-    if name == "qmc":
-        kwargs.setdefault("seed", seed)
-        kwargs.setdefault("scramble", True)
-        kwargs.setdefault("warn_asynchronous_seeding", False)
-        return samplers.QMCSampler(**kwargs)
-    kwargs.setdefault("seed", round_seed(seed, round_))
-    if name == "tpe":
-        kwargs.setdefault("constant_liar", True)
-        return samplers.TPESampler(**kwargs)
-    if name == "random":
-        return samplers.RandomSampler(**kwargs)
-    if name == "cmaes":
-        return samplers.CmaEsSampler(**kwargs)
-    if name == "gp":
-        return samplers.GPSampler(**kwargs)
-    if name == "nsgaii":
-        return samplers.NSGAIISampler(**kwargs)
-    raise ValueError(f"unknown sampler {name!r}")
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}")
+    # QMC keeps the study's seed: its scrambling must stay the same for the whole sequence.
+    return build_sampler(name, seed if name == "qmc" else round_seed(seed, round_), kwargs or {})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from mojo.optimize.files import batch_path, read_json, round_name, round_path
+from mojo.optimize.files import RoundFile, batch_path, read_json, round_name, round_path
 
 
 def round_outputs(study, round_: int, data: dict) -> list[str]:
@@ -21,17 +21,27 @@ def round_outputs(study, round_: int, data: dict) -> list[str]:
 
 
 def goes_on(study, data: dict) -> bool:
+    """Whether another round follows this one, from its round file read as JSON (the input
+    functions run after every checkpoint: no pydantic); see :func:`round_goes_on`."""
+    return _goes_on(study, bool(data["trials"]), data["n_trial"], data["timeout"], data["n_counted"])
+
+
+def round_goes_on(study, round_file: RoundFile) -> bool:
     """Whether another round follows this one.
 
     A round with trials is always followed by a step (which tells them and decides). A stop round
     (no trials) ends the loop, unless the config now allows more trials than were asked and its
     ``n_trial`` or ``timeout`` changed since the stop was decided (a resumed study).
     """
-    if data["trials"]:
+    return _goes_on(study, bool(round_file.trials), round_file.n_trial, round_file.timeout, round_file.n_counted)
+
+
+def _goes_on(study, asked: bool, n_trial: int, timeout: float | None, n_counted: int) -> bool:
+    if asked:
         return True
     opt = study.optimize
-    changed = (opt.n_trial, opt.timeout) != (data["n_trial"], data["timeout"])
-    return changed and data["n_counted"] < opt.n_trial
+    changed = (opt.n_trial, opt.timeout) != (n_trial, timeout)
+    return changed and n_counted < opt.n_trial
 
 
 def step_inputs(checkpoints, study, round_: int) -> list[str]:

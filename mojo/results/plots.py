@@ -4,7 +4,7 @@ Two layers:
 
 * style helpers every plot uses (and other studies' plots can reuse): :func:`new_figure`,
   :func:`axis_label`, :func:`count_axis`, :func:`log_axis`, :func:`bins`, :func:`scatter`, :func:`note`, :func:`save`, the
-  :data:`STATUS_COLORS`;
+  :data:`STATUS_COLORS` and the :data:`STYLE` (the optimiser's plots use them too: one look);
 * one function per figure of a Monte Carlo study, each taking the trials table (the columns of
   ``trials.parquet``) and writing one file.
 
@@ -50,21 +50,22 @@ MAX_SCATTER_PARAMETERS = 8
 MAX_SCATTER_METRICS = 4
 SLOWEST = 15
 
-plt.rcParams.update(
-    {
-        "figure.dpi": DPI,
-        "savefig.dpi": DPI,
-        "font.size": 9,
-        "axes.titlesize": 10,
-        "axes.labelsize": 9,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "legend.fontsize": 8,
-        "legend.frameon": False,
-    }
-)
+STYLE = {
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+}
+"""The report's one look (matplotlib rcParams), for the Monte Carlo and the optimiser's plots
+alike: set when this module is imported."""
+plt.rcParams.update(STYLE)
 
 
 # --- style helpers ---------------------------------------------------------------------------
@@ -142,6 +143,12 @@ def marker_style(n_points: int) -> dict:
         "markersize": float(np.clip(12 / n**0.25, 1.0, 5.0)),
         "alpha": float(np.clip(4.0 / n**0.4, 0.12, 0.9)),
     }
+
+
+def point_style(n_points: int) -> dict:
+    """:func:`marker_style` for ``ax.scatter`` (points coloured one by one): size as an area."""
+    style = marker_style(n_points)
+    return {"s": style["markersize"] ** 2, "alpha": style["alpha"]}
 
 
 def scatter(ax: plt.Axes, x, y, color: str = STATUS_COLORS["success"], label: str | None = None, **style):

@@ -14,14 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pydantic import BaseModel
-
+from mojo.config.base import Frozen
 from mojo.trials.files import write_atomic, write_model
 
 KEY_PACKAGES = ("mojo", "mujoco", "snakemake", "optuna", "numpy", "pydantic", "pandas", "matplotlib")
 
 
-class Environment(BaseModel):
+class Environment(Frozen):
     """``environment.json``."""
 
     recorded: str
@@ -33,8 +32,11 @@ class Environment(BaseModel):
     versions: dict[str, str | None]
     """Version of each key package (None: not installed)."""
     source: dict[str, str | bool | None] = {}
-    """The workflow's source tree: its path and, if it is a git checkout, commit and whether it
-    had uncommitted changes."""
+    """mojo's own code (the package, workflow included): its path and, if it is in a git
+    checkout, the commit and whether it had uncommitted changes."""
+    study_folder: dict[str, str | bool | None] = {}
+    """The study folder the run started in (the researcher's models and configs): its path and,
+    if it is in a git checkout, the commit and whether it had uncommitted changes."""
     packages: list[str]
     """Every installed distribution as ``name==version`` (the lines of ``environment.txt``)."""
     packages_from: str
@@ -65,7 +67,7 @@ def installed_packages() -> tuple[list[str], str]:
 
 
 def source_info(path: Path | None) -> dict[str, str | bool | None]:
-    """Path of the workflow's source and, in a git checkout, its commit and dirty state."""
+    """A folder's path and, in a git checkout, its commit and dirty state."""
     if path is None:
         return {}
     info: dict[str, str | bool | None] = {"path": str(path), "git_commit": None, "git_dirty": None}
@@ -85,7 +87,7 @@ def source_info(path: Path | None) -> dict[str, str | bool | None]:
     return info
 
 
-def environment(source: Path | None = None) -> Environment:
+def environment(source: Path | None = None, study_folder: Path | None = None) -> Environment:
     packages, packages_from = installed_packages()
     return Environment(
         recorded=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -95,15 +97,18 @@ def environment(source: Path | None = None) -> Environment:
         hostname=platform.node(),
         versions={name: version(name) for name in KEY_PACKAGES},
         source=source_info(source),
+        study_folder=source_info(study_folder),
         packages=packages,
         packages_from=packages_from,
     )
 
 
-def write_environment(json_path: Path, txt_path: Path, source: Path | None = None) -> Environment:
+def write_environment(
+    json_path: Path, txt_path: Path, source: Path | None = None, study_folder: Path | None = None
+) -> Environment:
     """Write ``environment.json`` (versions, platform, source) and ``environment.txt`` (the
     ``pip freeze`` lines, installable with ``pip install -r``)."""
-    record = environment(source)
+    record = environment(source, study_folder)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     write_model(json_path, record)
     header = (

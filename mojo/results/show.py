@@ -1,5 +1,6 @@
 """``mojo show results/<study>/trial_0042``: one trial's parameters, result and error; ``--view``
-opens its model in MuJoCo's interactive viewer."""
+opens its model in MuJoCo's interactive viewer. A command like ``mojo status`` (which it uses to
+find optimisation evaluations), so above :mod:`mojo.optimize` in the layers: nothing below imports it."""
 
 from __future__ import annotations
 

@@ -12,7 +12,9 @@ recorded, and read only when they changed.
 A study's optimisation is read from its round files (``optimize/rounds/round_*.json``: few, small,
 validated) and its evaluations' ``result.json``; the Monte Carlo part is left out of the text
 when the study has no Monte Carlo trial. A path that is not a study folder is refused with what to
-pass instead (:func:`folder_problem`).
+pass instead (:func:`folder_problem`). Because it reads the optimiser's files, this command sits
+above :mod:`mojo.optimize` in the layers (with :mod:`mojo.cli`; see ``tests/test_layers.py``):
+nothing below imports it.
 
 For speed on large studies (10,000 folders) it lists folders with ``os.scandir`` and parses each
 result with ``json`` rather than validating it with pydantic.
@@ -28,87 +30,20 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from pydantic import BaseModel
-
-from mojo.config.study import StudyConfig
-from mojo.trials.files import CONFIG_JSON, RESULT_JSON, STATUSES, TRIAL_FILES, read_model, write_model
-from mojo.trials.integrity import MISSING, ManifestStamps, damaged_trial_files, describe, discard, unreadable
-from mojo.trials.layout import TRIAL_PREFIX, batches_dir, study_dir
+from mojo.trials.files import CONFIG_JSON, RESULT_JSON, STATUSES, TRIAL_FILES, read_model
+from mojo.trials.integrity import MISSING, ManifestStamps, damaged_trial_files, describe, unreadable
+from mojo.trials.layout import TRIAL_PREFIX, batches_dir
+from mojo.trials.progress import format_duration
+from mojo.trials.record import STUDY_RECORD, read_study_record, study_record_problem
 from mojo.optimize.files import RoundFile, opt_dir, round_path
 from mojo.optimize.integrity import damaged_files
 
-STUDY_RECORD = Path(".mojo") / "study.json"
 RATE_WINDOW = 300.0
 """Seconds of the most recent results that the throughput is measured over."""
 RECENT_PROBLEMS = 5
 UNREADABLE_SHOWN = 10
-
-
-class StudyRecord(BaseModel):
-    """``results/<study>/.mojo/study.json``: what ``mojo status`` needs to know about a study that
-    the trial files do not say (how many trials it should have). Rewritten when a run starts."""
-
-    study: str
-    n_trial: int
-    padding_width: int
-    started: str
-    """When the latest Snakemake run of this study started (UTC, ISO 8601)."""
-    config: dict[str, Any]
-    """The validated study config of that run."""
-    fingerprint: str | None = None
-    """That run's :func:`mojo.trials.targets.study_fingerprint` (trial settings and code): what
-    ``resume: false`` compares a new run with (None in records of an older mojo)."""
-
-
-def write_study_record(study: StudyConfig) -> Path:
-    """Write the study record (called by the workflow's main process when a run starts)."""
-    from mojo.trials.targets import study_fingerprint  # mojo.trials.targets reads this record: import late
-
-    path = study_dir(study) / STUDY_RECORD
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_model(
-        path,
-        StudyRecord(
-            study=study.study,
-            n_trial=study.n_trial,
-            padding_width=study.padding_width,
-            started=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            config=study.model_dump(mode="json"),
-            fingerprint=study_fingerprint(study),
-        ),
-    )
-    return path
-
-
-def read_study_record(folder: Path) -> StudyRecord | None:
-    try:
-        return read_model(folder / STUDY_RECORD, StudyRecord)
-    except (FileNotFoundError, ValueError):
-        return None
-
-
-def study_record_problem(folder: Path) -> str | None:
-    """Why the study record is there but unreadable, or None (whole, or missing)."""
-    try:
-        read_model(Path(folder) / STUDY_RECORD, StudyRecord)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        return describe(error)
-    return None
-
-
-def discard_damaged_study_record(study: StudyConfig) -> bool:
-    """Remove an unreadable study record (the main process, before the DAG exists); whether it
-    did. ``resume: false`` then refuses a study with finished trials and no record (losing
-    nothing) until the previous config is known again."""
-    why = study_record_problem(study_dir(study))
-    if why is not None:
-        discard(study_dir(study) / STUDY_RECORD, why)
-    return why is not None
 
 
 @dataclass
@@ -274,9 +209,17 @@ def scan(folder: Path, now: float | None = None, problems: int = RECENT_PROBLEMS
     )
 
 
-def _as_study(folder: Path) -> SimpleNamespace:
-    """What the optimisation's path functions need of a study, from its folder."""
-    return SimpleNamespace(results_dir=str(folder.parent), study=folder.name)
+@dataclass(frozen=True)
+class StudyFolder:
+    """What the optimisation's path functions (:mod:`mojo.optimize.files`) need of a study:
+    ``mojo status`` knows a study by its folder only, not by its config."""
+
+    results_dir: str
+    study: str
+
+
+def _as_study(folder: Path) -> StudyFolder:
+    return StudyFolder(results_dir=str(folder.parent), study=folder.name)
 
 
 def scan_optimization(folder: Path, now: float | None = None) -> OptimizationStatus | None:
@@ -424,18 +367,6 @@ def _throughput(times: list[float], walls: list[float]) -> float | None:
 
 
 # --- output ------------------------------------------------------------------------------------
-
-
-def format_duration(seconds: float) -> str:
-    """A duration for people: ``'42 s'``, ``'3 min 07 s'``, ``'2 h 05 min'``."""
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
 
 
 def format_status(status: StudyStatus) -> str:

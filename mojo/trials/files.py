@@ -12,9 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
+from mojo.config.base import Frozen
 from mojo.config.distributions import Distribution
+from mojo.config.study import TABLE_COLUMNS  # noqa: F401 (re-exported for the table's readers)
 
 MODEL_XML = "model.xml"
 CONFIG_JSON = "config.json"
@@ -27,11 +29,7 @@ Status = Literal["success", "failure", "unstable", "error", "timeout"]
 STATUSES: tuple[str, ...] = Status.__args__
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TrialConfig(_Frozen):
+class TrialConfig(Frozen):
     """``config.json``: everything that determines a trial's model and metrics (never timings)."""
 
     study: str
@@ -58,7 +56,7 @@ class TrialConfig(_Frozen):
     """SHA-256 of the source file behind each code path (generator, runtime, metrics, objective)."""
 
 
-class NamedValue(_Frozen):
+class NamedValue(Frozen):
     """One parameter's value in one trial, and where it came from."""
 
     value: Any
@@ -70,7 +68,7 @@ NamedValues = TypeAdapter(dict[str, NamedValue])
 """``named_values.json``: every parameter's value in one trial, by name."""
 
 
-class TrialResult(_Frozen):
+class TrialResult(Frozen):
     """``result.json``: what running the trial gave. The only trial file with timings in it."""
 
     trial: int
@@ -91,7 +89,7 @@ class TrialResult(_Frozen):
     """SHA-256 of this trial's ``config.json``: a trial whose config changes is re-made."""
 
 
-class TrialRow(_Frozen):
+class TrialRow(Frozen):
     """One trial's line in the results table (kept per batch so aggregating reads few files)."""
 
     trial: int
@@ -103,18 +101,15 @@ class TrialRow(_Frozen):
     wall_time: float
 
 
-TABLE_COLUMNS: tuple[str, ...] = tuple(n for n in TrialRow.model_fields if n not in ("values", "metrics"))
-"""The trials table's own columns (trial, status, reason, objective, wall_time), in the order of
-:class:`TrialRow`'s fields: the parameters take the place of ``values``, the metrics that of
-``metrics``. These names are reserved: the config refuses a parameter named so, and a trial whose
-metrics use one ends with status ``error`` (see :func:`mojo.trials.trial.run_trial`)."""
+# TABLE_COLUMNS (imported above from the config, which refuses parameters named so) are
+# TrialRow's own fields in order, less values and metrics: tests/test_config_schema.py checks it.
 
 
 FileStamp = tuple[int, int]
 """A file's size in bytes and modification time in nanoseconds (``os.stat``)."""
 
 
-class BatchManifest(_Frozen):
+class BatchManifest(Frozen):
     """A batch job's output: the rows of the trials it made or found up to date."""
 
     first: int

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Callable
 from xml.parsers import expat
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
+from mojo.config.base import Frozen
 from mojo.trials.files import (
     CONFIG_JSON,
     MODEL_XML,
@@ -41,8 +42,6 @@ from mojo.trials.files import (
 )
 
 MISSING = "missing"
-TABLES_RECORD = Path(".mojo") / "tables.json"
-"""Where the aggregate records its tables' hashes, relative to the study folder."""
 
 
 def file_stamp(path: str | Path) -> FileStamp | None:
@@ -143,11 +142,11 @@ def read_stamps(
     return manifest.stamps
 
 
-class ManifestStamps(BaseModel):
+class ManifestStamps(Frozen):
     """A batch manifest's stamps alone, read without validating its rows (three times faster):
     by ``mojo status``, and by a run for a manifest the aggregate read whole."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore")  # unlike Frozen: the rows are there, skipped unread
 
     stamps: dict[int, dict[str, FileStamp]] = {}
 
@@ -168,7 +167,7 @@ def remove_leftovers(folder: Path, name: str | None = None) -> None:
 # --- tables ------------------------------------------------------------------------------------
 
 
-class TablesRecord(BaseModel):
+class TablesRecord(Frozen):
     """``.mojo/tables.json``: the SHA-256 of each table the aggregate wrote, by file name. It is an
     output of the aggregate and a target of every run: removing it makes the aggregate run again."""
 

@@ -6,6 +6,9 @@ done (at most one every :data:`MIN_INTERVAL` seconds) and at least every :data:`
 seconds, plus a last line when the job ends. Successful trials never get a line of their own; the
 first :data:`DETAILED_PROBLEMS` trials that do not succeed do (status and reason), later ones are
 only counted (``mojo status`` lists them).
+
+:func:`format_duration` is here, at the bottom of the layers, so that ``mojo status`` writes
+durations as the batch logs do without the trials layer importing the command.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import time
 from typing import Callable, TextIO
 
 from mojo.trials.files import TrialRow
-from mojo.results.status import format_duration
 from mojo.trials.trial import TrialPlan
 
 STEP = 0.1
@@ -23,6 +25,18 @@ STEP = 0.1
 MIN_INTERVAL = 2.0
 MAX_INTERVAL = 30.0
 DETAILED_PROBLEMS = 20
+
+
+def format_duration(seconds: float) -> str:
+    """A duration for people: ``'42 s'``, ``'3 min 07 s'``, ``'2 h 05 min'``."""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
 
 
 class BatchProgress:

@@ -9,22 +9,28 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 from pathlib import Path
 
 from mojo.config.study import StudyConfig
 from mojo.trials.files import RESULT_JSON, FileStamp
 from mojo.trials.integrity import (
     MISSING,
-    TABLES_RECORD,
     damaged_trial_files,
     describe,
     discard,
     read_stamps,
     read_tables_record,
 )
-from mojo.trials.layout import TRIAL_PREFIX, batch_ranges, batches_dir, manifest_path, study_dir, trial_dir
-from mojo.results.status import STUDY_RECORD, read_study_record
+from mojo.trials.layout import (
+    TRIAL_PREFIX,
+    batch_ranges,
+    batches_dir,
+    manifest_path,
+    study_dir,
+    tables_record,
+    trial_dir,
+)
+from mojo.trials.record import STUDY_RECORD, read_study_record
 from mojo.trials.trial import code_hashes
 
 # Keys that change how trials are grouped or how many there are, never what a trial contains.
@@ -47,11 +53,6 @@ def study_fingerprint(study: StudyConfig) -> str:
 def batch_manifests(study: StudyConfig) -> list[str]:
     """Every batch job's output: the aggregate's inputs."""
     return [str(manifest_path(study, first, last)) for first, last in batch_ranges(study)]
-
-
-def tables_record(study: StudyConfig) -> Path:
-    """The aggregate's record of its tables' hashes (see :mod:`mojo.trials.integrity`)."""
-    return study_dir(study) / TABLES_RECORD
 
 
 def finished_batches(study: StudyConfig) -> dict[tuple[int, int], dict[int, dict[str, FileStamp]]]:
@@ -152,18 +153,3 @@ def _has_finished_trials(study: StudyConfig) -> bool:
             e.name.startswith(TRIAL_PREFIX) and os.path.exists(os.path.join(e.path, RESULT_JSON))
             for e in entries
         )
-
-
-def stop_rescheduling_timers() -> None:
-    """Cancel Snakemake's pending job-rate timers once a run is over.
-
-    Snakemake re-checks its job rate limit on a one-second ``threading.Timer``, and Python waits
-    for such threads before it exits: without this, every finished run sits idle for up to a
-    second. Run from ``onsuccess``/``onerror``, when the scheduler has stopped.
-    """
-    for thread in threading.enumerate():
-        function = getattr(thread, "function", None)
-        if isinstance(thread, threading.Timer) and "_schedule_reevalutation" in getattr(
-            function, "__qualname__", ""
-        ):
-            thread.cancel()

@@ -4,9 +4,9 @@ A study folder's ``Snakefile`` (written by ``mojo init``) says ``include: mojo.w
 so the rules come from the installed mojo, and upgrading mojo upgrades them. (Not Snakemake's
 ``module`` directive: a module's ``onstart``/``onsuccess``/``onerror`` handlers are never run, and
 mojo refuses a ``resume: false`` run or a second optimiser run in ``onstart``.) This package holds
-the rules (``rules/``), report captions (``report/``), scripts, the config schema (``schemas/``)
-and the Python the rules need that belongs to no stage: the run lock (``locks``) and the only
-uses of Snakemake's private API (``private_api``).
+the rules (``rules/``), report captions (``report/``), the config schema (``schemas/``) and the
+Python the rules need that belongs to no stage: the bodies of the small local jobs (``jobs``),
+the run lock (``locks``) and the only uses of Snakemake's private API (``private_api``).
 """
 
 from pathlib import Path

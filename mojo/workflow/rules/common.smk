@@ -1,10 +1,14 @@
 # Validate the config before any job exists; everything below works from STUDY.
+# The globals made here are the config every later rule file reads: STUDY (the validated study),
+# STUDY_DIR (its folder, as text) and FINGERPRINT (what its trials depend on). Nothing else here
+# is for other files: each imports what it uses.
 import sys
 from pathlib import Path
 
 from snakemake.logging import logger
 
 from mojo.workflow import locks as mojo_locks
+from mojo.workflow.private_api import stop_rescheduling_timers
 from mojo.config.study import ConfigError, load_study, type_command_line
 from mojo.trials.layout import study_dir
 from mojo.trials import targets as mojo_targets
@@ -17,7 +21,6 @@ except ConfigError as error:
     sys.exit(str(error))
 
 STUDY_DIR = str(study_dir(STUDY))
-WIDTH = STUDY.padding_width
 FINGERPRINT = mojo_targets.study_fingerprint(STUDY)
 
 # One run per study; a Snakemake lock left by a killed run is cleared (see mojo/workflow/locks.py).
@@ -40,8 +43,8 @@ wildcard_constraints:
 
 # A finished run exits at once instead of waiting up to a second for Snakemake's scheduler timer.
 onsuccess:
-    mojo_targets.stop_rescheduling_timers()
+    stop_rescheduling_timers()
 
 
 onerror:
-    mojo_targets.stop_rescheduling_timers()
+    stop_rescheduling_timers()

@@ -3,8 +3,13 @@
 # `optimize_evals` jobs evaluate them (the only jobs sent to a cluster; `run:` jobs, like the trial
 # batches: see trials.smk); then step r+1. The loop ends at a step that asks nothing (n_trial
 # reached or timeout passed). See docs/optimize.md.
+import sys
+from pathlib import Path
+
 from mojo.optimize import files as opt_files
 from mojo.optimize import workflow as opt_workflow
+from mojo.trials import layout
+from mojo.workflow import jobs as mojo_jobs
 
 if STUDY.optimize is None:
 
@@ -12,6 +17,8 @@ if STUDY.optimize is None:
         optimize,
 
     rule optimize:
+        log:
+            layout.log_pattern(STUDY, "optimize"),
         message:
             "The study config has no 'optimize:' section (see docs/optimize.md and config/optimize.yaml)."
         run:  # no shell: no config text may reach one
@@ -23,6 +30,9 @@ if STUDY.optimize is None:
 
 else:
     OPT_DIR = str(opt_files.opt_dir(STUDY))
+    RESULTS = {name: str(path) for name, path in opt_files.results(STUDY).items()}
+    RESULTS_RECORD = str(opt_files.results_record_path(STUDY))
+    BUDGET = str(opt_files.budget_path(STUDY))
 
     # A damaged round file, manifest, evaluation file or result is removed before the DAG exists,
     # so this run re-makes it and what depends on it (see mojo/optimize/integrity.py).
@@ -51,33 +61,34 @@ else:
 
     rule optimize:
         input:
-            f"{OPT_DIR}/best.json",
-            f"{OPT_DIR}/trials.parquet",
-            f"{OPT_DIR}/evaluations.parquet",
-            str(opt_files.results_record_path(STUDY)),  # (see optimize_finish)
-            expand(f"{OPT_DIR}/plots/{{plot}}.png", plot=opt_files.PLOTS),
+            RESULTS["best_json"],
+            RESULTS["trials_parquet"],
+            RESULTS["evaluations_parquet"],
+            RESULTS_RECORD,  # (see optimize_finish)
+            [str(path) for path in opt_files.plot_paths(STUDY).values()],
 
     checkpoint optimize_step:
         input:
             lambda wc: opt_workflow.step_inputs(checkpoints, STUDY, int(wc.round)),
         output:
-            f"{OPT_DIR}/rounds/round_{{round}}.json",
+            opt_files.round_pattern(STUDY),
         log:
-            f"{OPT_DIR}/.mojo/logs/step_{{round}}.log",
+            opt_files.log_pattern(STUDY, "step"),
         wildcard_constraints:
             round=r"\d+",
         run:
-            from mojo.optimize.loop import run_step  # Optuna loads at the first round, once a run
+            # Optuna loads at the first round, once a run
+            from mojo.optimize.loop import run_step
 
             run_step(STUDY, int(wildcards.round), Path(output[0]), Path(log[0]))
 
     rule optimize_evals:
         input:
-            round=f"{OPT_DIR}/rounds/round_{{round}}.json",
+            round=opt_files.round_pattern(STUDY),
         output:
-            f"{OPT_DIR}/rounds/round_{{round}}/batch_{{job}}.json",
+            opt_files.batch_pattern(STUDY),
         log:
-            f"{OPT_DIR}/.mojo/logs/evals_{{round}}_{{job}}.log",
+            opt_files.log_pattern(STUDY, "evals"),
         wildcard_constraints:
             round=r"\d+",
             job=r"\d+",
@@ -91,60 +102,43 @@ else:
     # checkpoint has its own params/mtime checks skipped by Snakemake, so finish cannot carry them.)
     rule optimize_budget:
         output:
-            str(opt_files.budget_path(STUDY)),
+            BUDGET,
+        log:
+            opt_files.log_pattern(STUDY, "budget"),
         params:
             n_trial=STUDY.optimize.n_trial,
             timeout=STUDY.optimize.timeout,
-        log:
-            f"{OPT_DIR}/.mojo/logs/budget.log",
         run:  # no shell: results_dir may hold any character a path allows
-            import json
-
-            from mojo.trials.files import write_atomic
-
-            budget = json.dumps({"n_trial": params.n_trial, "timeout": params.timeout})
-            write_atomic(Path(output[0]), budget + "\n")
-            Path(log[0]).write_text(f"budget: {budget}\n")
+            mojo_jobs.optimize_budget(params.n_trial, params.timeout, output[0], log[0])
 
     rule optimize_finish:
         input:
-            budget=str(opt_files.budget_path(STUDY)),
+            budget=BUDGET,
             rounds=lambda wc: opt_workflow.loop_outputs(checkpoints, STUDY),
         output:
-            best=f"{OPT_DIR}/best.json",
-            trials_parquet=f"{OPT_DIR}/trials.parquet",
-            trials_csv=f"{OPT_DIR}/trials.csv",
-            evals_parquet=f"{OPT_DIR}/evaluations.parquet",
-            evals_csv=f"{OPT_DIR}/evaluations.csv",
+            **RESULTS,
             # The results' hashes: removing it (as the main process does when a loop file is
             # damaged) makes this job, and so the walk over the rounds, run again.
-            record=str(opt_files.results_record_path(STUDY)),
+            record=RESULTS_RECORD,
         log:
-            f"{OPT_DIR}/.mojo/logs/finish.log",
-        script:
-            "../scripts/optimize_finish.py"
+            opt_files.log_pattern(STUDY, "finish"),
+        run:
+            mojo_jobs.optimize_finish(STUDY, output, log[0])
 
     rule optimize_plots:
         input:
-            trials=f"{OPT_DIR}/trials.parquet",
-            best=f"{OPT_DIR}/best.json",
+            trials=RESULTS["trials_parquet"],
+            best=RESULTS["best_json"],
         output:
-            history=report(
-                f"{OPT_DIR}/plots/history.png",
-                caption="../report/optimize_history.rst",
-                category="Optimisation",
-            ),
-            slices=report(
-                f"{OPT_DIR}/plots/slices.png",
-                caption="../report/optimize_slices.rst",
-                category="Optimisation",
-            ),
-            best=report(
-                f"{OPT_DIR}/plots/best.png",
-                caption="../report/optimize_best.rst",
-                category="Optimisation",
-            ),
+            **{
+                name: report(
+                    str(path),
+                    caption=f"../report/optimize_{name}.rst",
+                    category="Optimisation",
+                )
+                for name, path in opt_files.plot_paths(STUDY).items()
+            },
         log:
-            f"{OPT_DIR}/.mojo/logs/plots.log",
-        script:
-            "../scripts/optimize_plots.py"
+            opt_files.log_pattern(STUDY, "plots"),
+        run:
+            mojo_jobs.optimize_plots(STUDY, input, output, log[0])

@@ -1,6 +1,14 @@
 # What a researcher opens after a run: plots and tables for `snakemake --report`, the software
 # environment the study ran in, and a small study record that `mojo status` reads.
-from mojo.results.status import discard_damaged_study_record, write_study_record
+import sys
+
+from snakemake.logging import logger
+
+from mojo.slurm.guard import check_submission as check_slurm_submission
+from mojo.trials import layout
+from mojo.trials import targets as mojo_targets
+from mojo.trials.record import discard_damaged_study_record, write_study_record
+from mojo.workflow import jobs as mojo_jobs
 
 # An unreadable study record is removed before the DAG exists and written again at once (a run
 # with nothing to do never gets to onstart), unless resume: false must then refuse the run.
@@ -11,21 +19,14 @@ if (
 ):
     write_study_record(STUDY)
 
-PLOTS = {
-    name: f"{STUDY_DIR}/plots/{name}.png"
-    for name in ("status", "parameters", "metrics", "scatter", "slowest")
-}
-PLOTS["summary"] = f"{STUDY_DIR}/plots/summary.html"
-ENVIRONMENT = {
-    "json": f"{STUDY_DIR}/environment.json",
-    "txt": f"{STUDY_DIR}/environment.txt",
-}
+PLOTS = {name: str(path) for name, path in layout.plots(STUDY).items()}
+ENVIRONMENT = {name: str(path) for name, path in layout.environment(STUDY).items()}
 # The default target (`rule all`, and so what `snakemake --report` shows): a config with an
 # `optimize:` section is an optimisation study (its results and plots), any other a Monte Carlo
 # study (its tables and plots); the environment record either way. `snakemake tables` still makes
 # an optimisation config's Monte Carlo trials.
 DEFAULT_TARGETS = [
-    *(rules.optimize.input if STUDY.optimize else [*TABLES, *PLOTS.values()]),
+    *(rules.optimize.input if STUDY.optimize else [*rules.tables.input, *PLOTS.values()]),
     *ENVIRONMENT.values(),
 ]
 
@@ -36,8 +37,9 @@ report: "../report/workflow.rst"
 # `mojo status` needs n_trial; written by the main Snakemake process when a run starts (never in a
 # dry run, a --report or cluster jobs). First, resume: false refuses a run that would change the
 # finished trials the previous record describes. Only one onstart handler exists per workflow:
-# extend this one.
+# extend this one. On SLURM, a job no partition can hold stops the run before any submission.
 onstart:
+    check_slurm_submission(workflow)
     refusal = mojo_targets.resume_refusal(STUDY, FINGERPRINT)
     if refusal:
         sys.exit(refusal)
@@ -58,33 +60,33 @@ localrules:
 # Reads the batch manifests itself (as the aggregate does) so that it runs beside the aggregate;
 # a `run:` job, in Snakemake's process, where pandas and pyarrow are usually loaded already.
 rule plots:
-    priority: 1  # the longest job at the end of a study: start it before the aggregate
     input:
         mojo_targets.batch_manifests(STUDY),
     output:
         status=report(PLOTS["status"], caption="../report/status.rst", category="Monte Carlo"),
-        parameters=report(
-            PLOTS["parameters"], caption="../report/parameters.rst", category="Monte Carlo"
-        ),
+        parameters=report(PLOTS["parameters"], caption="../report/parameters.rst", category="Monte Carlo"),
         metrics=report(PLOTS["metrics"], caption="../report/metrics.rst", category="Monte Carlo"),
         scatter=report(PLOTS["scatter"], caption="../report/scatter.rst", category="Monte Carlo"),
         slowest=report(PLOTS["slowest"], caption="../report/slowest.rst", category="Monte Carlo"),
         summary=report(PLOTS["summary"], caption="../report/summary.rst", category="Tables"),
+    log:
+        layout.log_pattern(STUDY, "plots"),
+    priority: 1  # the longest job at the end of a study: start it before the aggregate
     params:
         units={name: spec.unit for name, spec in STUDY.parameters.items()},
         metric_units=STUDY.metric_units,
     run:
-        from mojo.results.plots import plot_study  # here, so matplotlib loads only when plots are made
-
-        plot_study(input, dict(output.items()), params.units, params.metric_units)
+        mojo_jobs.plots(input, output, params, log[0])
 
 
 # Recorded once, when the study is first run: it has no inputs, so it is never re-made (delete
 # the files to record the environment again).
 rule environment:
-    priority: -1  # after the trials have their cores: it only records what is installed
     output:
         json=report(ENVIRONMENT["json"], caption="../report/environment.rst", category="Provenance"),
         txt=report(ENVIRONMENT["txt"], caption="../report/environment.rst", category="Provenance"),
-    script:
-        "../scripts/environment.py"
+    log:
+        layout.log_pattern(STUDY, "environment"),
+    priority: -1  # after the trials have their cores: it only records what is installed
+    run:
+        mojo_jobs.environment(output, log[0])

@@ -5,12 +5,16 @@
 # in a forked worker (see mojo/trials/batch.py).
 from pathlib import Path
 
-from mojo.slurm import guard as mojo_cluster
+from mojo.slurm import guard as mojo_slurm_guard
+from mojo.slurm.resources import job_resources
+from mojo.trials import layout
+from mojo.trials import targets as mojo_targets
 from mojo.trials.batch import run_batch
 
-# On SLURM: a working status command, the partition file, and no submission of a job that no
-# partition can hold (see mojo/slurm/guard.py). Does nothing in local runs and in cluster jobs.
-mojo_cluster.guard_slurm_run(workflow)
+# On SLURM: a working status command and the partition file, before the executor exists; the
+# jobs are checked against it in report.smk's onstart (see mojo/slurm/guard.py). Does nothing in
+# local runs and in cluster jobs.
+mojo_slurm_guard.guard_slurm_run(workflow)
 
 # The finished batches' manifests, read before the DAG exists (see mojo/trials/integrity.py): one that
 # cannot be read is removed, so its batch runs again; the others say which trial files changed
@@ -22,32 +26,26 @@ rule trial_batch:
     input:
         lambda wc: mojo_targets.missing_trial_files(STUDY, int(wc.first), int(wc.last), FINISHED_BATCHES),
     output:
-        manifest=f"{STUDY_DIR}/.mojo/batches/trials_{{first}}-{{last}}.json",
+        manifest=layout.manifest_pattern(STUDY),
+    log:
+        layout.log_pattern(STUDY, "batch"),
+    resources:
+        **job_resources(STUDY, STUDY.job_size),
     params:
         fingerprint=FINGERPRINT,
-    resources:
-        **mojo_cluster.job_resources(STUDY, STUDY.job_size),
-    log:
-        f"{STUDY_DIR}/.mojo/logs/trials_{{first}}-{{last}}.log",
     run:
         run_batch(STUDY, int(wildcards.first), int(wildcards.last), Path(output.manifest), Path(log[0]))
 
 
 rule trial:
     output:
-        multiext(
-            f"{STUDY_DIR}/trial_{{trial}}/",
-            "model.xml",
-            "config.json",
-            "named_values.json",
-            "result.json",
-        ),
+        layout.trial_files_pattern(STUDY),
+    log:
+        layout.log_pattern(STUDY, "trial"),
+    resources:
+        **job_resources(STUDY, 1),
     params:
         fingerprint=FINGERPRINT,
-    resources:
-        **mojo_cluster.job_resources(STUDY, 1),
-    log:
-        f"{STUDY_DIR}/.mojo/logs/trial_{{trial}}.log",
     run:
         trial = mojo_targets.check_trial_name(STUDY, wildcards.trial)
         run_batch(STUDY, trial, trial, log=Path(log[0]))
