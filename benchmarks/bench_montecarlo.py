@@ -97,8 +97,23 @@ def bench(name: str, n_trial: int, target: str, workdir: Path) -> tuple[float, f
     config_path.write_text(yaml.safe_dump(config))
     (run_dir / "bare.py").write_text(BARE_LOOP)
     workflow = timed(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(run_dir),
-         "--configfile", str(config_path), "--cores", "2", "--quiet", "all", "--", target],
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(run_dir),
+            "--configfile",
+            str(config_path),
+            "--cores",
+            "2",
+            "--quiet",
+            "all",
+            "--",
+            target,
+        ],
         run_dir,
     )
     bare = timed([sys.executable, str(run_dir / "bare.py"), str(config_path)], run_dir)
@@ -110,12 +125,17 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="trials per study (default 1000)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument(
-        "--targets", nargs="+", default=["all", "tables"], choices=["all", "tables"],
+        "--targets",
+        nargs="+",
+        default=["all", "tables"],
+        choices=["all", "tables"],
         help="all: the default run (trials, tables, plots, environment); tables: trials and tables",
     )
     parser.add_argument("--repeat", type=int, default=1, help="measure each pair this many times")
     parser.add_argument(
-        "--workdir", type=Path, default=REPO / "benchmarks" / ".runs",
+        "--workdir",
+        type=Path,
+        default=REPO / "benchmarks" / ".runs",
         help="where the study folders are made (default: benchmarks/.runs in this project)",
     )
     args = parser.parse_args()
@@ -132,7 +152,10 @@ def main() -> None:
                 for _ in range(args.repeat):
                     workflow, bare = bench(name, args.n, target, workdir)
                     ratio = workflow / bare
-                    print(f"{name:<8}{target:<8}{args.n:>7}{workflow:>12.2f}{bare:>13.2f}{ratio:>8.2f}", flush=True)
+                    print(
+                        f"{name:<8}{target:<8}{args.n:>7}{workflow:>12.2f}{bare:>13.2f}{ratio:>8.2f}",
+                        flush=True,
+                    )
     finally:
         shutil.rmtree(workdir)
 

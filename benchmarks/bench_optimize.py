@@ -53,8 +53,20 @@ def run_workflow(n_trial: int, round_size: int, sampler: str) -> tuple[float, in
     with tempfile.TemporaryDirectory(prefix="bench_opt_") as tmp:
         work = Path(tmp)
         (work / "study.yaml").write_text(yaml.safe_dump(config(n_trial, round_size, sampler)))
-        command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", tmp,
-                   "--configfile", str(work / "study.yaml"), "--cores", "2", "optimize"]
+        command = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            tmp,
+            "--configfile",
+            str(work / "study.yaml"),
+            "--cores",
+            "2",
+            "optimize",
+        ]
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         started = time.perf_counter()
         subprocess.run(command, cwd=tmp, env=env, check=True, capture_output=True)
@@ -90,7 +102,9 @@ def run_optuna(n_trial: int, sampler_name: str) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--round-sizes", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--sampler", default="tpe")

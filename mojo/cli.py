@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from mojo.results import show
+from mojo import init
+from mojo.results import show, status
 from mojo.slurm import cli as slurm
-from mojo.results import status
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mojo", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     # Each subcommand registers itself here: commands.add_parser(...).set_defaults(func=...)
+    init_parser = commands.add_parser("init", help="make a study folder that uses the installed workflow")
+    init.add_arguments(init_parser)
+    init_parser.set_defaults(func=init.command)
     status_parser = commands.add_parser("status", help="trial counts, throughput and ETA of a study")
     status.add_arguments(status_parser)
     status_parser.set_defaults(func=status.command)

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# The wheel and its fresh virtual environment: defined here so that every test file shares one.
+from tests.install_env import installed, wheel  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 

@@ -43,7 +43,9 @@ def source_file(module: str) -> Path:
         raise ValueError(f"module '{module}' cannot be found: {type(exc).__name__}: {exc}") from None
     if spec is None:
         raise ValueError(
-            f"module '{module}' cannot be found (is it installed, or in the working directory {os.getcwd()}?)"
+            f"module '{module}' cannot be found: looked for {module.replace('.', '/')}.py in the study "
+            f"folder {os.getcwd()} (where snakemake runs, or its --directory) and in the packages "
+            f"installed for {sys.executable}"
         )
     if not spec.origin or not spec.origin.endswith(".py"):
         raise ValueError(f"module '{module}' has no Python source file (origin: {spec.origin})")
@@ -65,8 +67,16 @@ def _top_level_names(tree: ast.Module) -> set[str]:
 
 
 LITERALS = (
-    ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr,
-    ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+    ast.Constant,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.JoinedStr,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
 )
 """Expressions whose value is never callable: a name bound to one cannot be user code."""
 
@@ -111,7 +121,9 @@ def check_call(path: str, args: tuple, kwargs: dict[str, Any], form: str) -> Non
     try:
         _signature(node.args).bind(*args, **kwargs)
     except TypeError as error:
-        raise ValueError(f"{node.name}({ast.unparse(node.args)}) cannot be called as {form}: {error}") from None
+        raise ValueError(
+            f"{node.name}({ast.unparse(node.args)}) cannot be called as {form}: {error}"
+        ) from None
 
 
 def _signature(arguments: ast.arguments) -> inspect.Signature:
@@ -120,8 +132,11 @@ def _signature(arguments: ast.arguments) -> inspect.Signature:
     positional = [*arguments.posonlyargs, *arguments.args]
     first_default = len(positional) - len(arguments.defaults)
     parameters = [
-        kind(arg.arg, kind.POSITIONAL_ONLY if i < len(arguments.posonlyargs) else kind.POSITIONAL_OR_KEYWORD,
-             default=None if i >= first_default else kind.empty)
+        kind(
+            arg.arg,
+            kind.POSITIONAL_ONLY if i < len(arguments.posonlyargs) else kind.POSITIONAL_OR_KEYWORD,
+            default=None if i >= first_default else kind.empty,
+        )
         for i, arg in enumerate(positional)
     ]
     if arguments.vararg:

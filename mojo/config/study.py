@@ -21,6 +21,9 @@ from mojo.config.optimize import OptimizeConfig
 DEFAULT_RUNTIME = "mojo.runtime:simulate"
 MIN_PADDING = 4
 MAX_NAME = 100
+STUDY_NAME_CHARACTERS = "A-Za-z0-9_.-"
+"""What a study name (a folder name) is made of, as a regular-expression character set; it
+starts with a letter or digit."""
 """Longest study name: its folder name, with room under the file system's 255 bytes."""
 MAX_TRIALS = 10_000_000
 """Most trials a study may have: each is a folder of four files, and beyond this the file system
@@ -216,7 +219,7 @@ class StudyConfig(Frozen):
     @field_validator("study")
     @classmethod
     def _study_is_a_folder_name(cls, name: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        if not re.fullmatch(f"[A-Za-z0-9][{STUDY_NAME_CHARACTERS}]*", name):
             raise ValueError(
                 "names the study's folder: use ASCII letters, digits, '_', '.' and '-', "
                 "starting with a letter or digit"

@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from mojo.trials.batch import run_plans
 from mojo.config.study import StudyConfig
+from mojo.optimize.files import AskedTrial, EvalBatch, EvalRow, RoundFile, opt_dir
+from mojo.trials.batch import run_plans
 from mojo.trials.files import NAMED_VALUES_JSON, RESULT_JSON, NamedValue, TrialConfig, TrialRow, write_model
 from mojo.trials.integrity import trial_stamps
 from mojo.trials.logs import job_log
-from mojo.optimize.files import AskedTrial, EvalBatch, EvalRow, RoundFile, opt_dir
 from mojo.trials.sampling import plain_values
 from mojo.trials.trial import TrialPlan, UserCode, code_hashes, config_template, plan_trial
 
@@ -90,9 +90,13 @@ def _run_round_job(
     for t in trials:
         for e, plan in zip(t.evals, plans[t.trial]):
             result = results.get((t.trial, e.index))
-            common = dict(trial=t.trial, eval=e.index, number=e.number, dir=e.dir, values=plain_values(plan.values))
+            common = dict(
+                trial=t.trial, eval=e.index, number=e.number, dir=e.dir, values=plain_values(plan.values)
+            )
             if result is None:
-                rows.append(EvalRow(status="skipped", reason="an earlier evaluation of this trial failed", **common))
+                rows.append(
+                    EvalRow(status="skipped", reason="an earlier evaluation of this trial failed", **common)
+                )
             else:
                 rows.append(
                     EvalRow(

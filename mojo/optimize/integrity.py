@@ -9,9 +9,9 @@ the round (its step replays the same proposals from the earlier rounds, see
 are not whole. Removing the results' record makes ``optimize_finish`` run again, which is what
 makes Snakemake walk the rounds and find the missing files (it looks only at the files a job is
 asked for, so a missing round file or budget.json alone would not be noticed). The results
-(best.json, tables) are checked against their SHA-256, as the Monte Carlo tables are. A ``study.db`` that is not an SQLite
-database is set aside and rebuilt from the round files (they are the truth, the storage their
-replayable consequence).
+(best.json, tables) are checked against their SHA-256, as the Monte Carlo tables are. A
+``study.db`` that is not an SQLite database is set aside and rebuilt from the round files (they
+are the truth, the storage their replayable consequence).
 
 Cost: every round file and manifest is parsed (a round holds ``trials_per_round`` trials: a few
 hundred files for a long study) and every evaluation file is stat-ed (about 5 µs each).
@@ -25,7 +25,6 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from mojo.trials.integrity import MISSING, damaged_trial_files, describe, discard, discard_damaged_tables
 from mojo.optimize.files import (
     RESULTS,
     Budget,
@@ -37,7 +36,7 @@ from mojo.optimize.files import (
     results_record_path,
     storage_file,
 )
-
+from mojo.trials.integrity import MISSING, damaged_trial_files, describe, discard, discard_damaged_tables
 
 EVALUATIONS_DAMAGED = "whole, but evaluation files it recorded are damaged or missing"
 
@@ -77,7 +76,9 @@ def _damaged_batch(study, round_file: RoundFile, job: int) -> dict[Path, str]:
     except (OSError, ValueError) as error:
         return {path: describe(error)}
     expected = [(t.trial, e.index) for t in round_file.trials if t.job == job for e in t.evals]
-    if (batch.round, batch.job) != (round_file.round, job) or [(r.trial, r.eval) for r in batch.rows] != expected:
+    if (batch.round, batch.job) != (round_file.round, job) or [
+        (r.trial, r.eval) for r in batch.rows
+    ] != expected:
         return {path: f"it does not hold one row for each evaluation of round {round_file.round}'s job {job}"}
     damaged: dict[Path, str] = {}
     for row in batch.rows:
@@ -113,7 +114,11 @@ def set_aside_damaged_storage(study) -> bool:
     path = storage_file(study)
     aside = path.with_name(path.name + ".unreadable")
     os.replace(path, aside)
-    print(f"mojo: {path} is unreadable ({why}): moved to {aside.name}, the run rebuilds it from the round files", file=sys.stderr)
+    print(
+        f"mojo: {path} is unreadable ({why}): moved to {aside.name}, "
+        "the run rebuilds it from the round files",
+        file=sys.stderr,
+    )
     return True
 
 

@@ -36,8 +36,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mojo.config.study import StudyConfig, number_width
-from mojo.trials.files import write_model
-from mojo.trials.logs import job_log
 from mojo.optimize.files import (
     AskedTrial,
     EvalBatch,
@@ -57,6 +55,8 @@ from mojo.optimize.owner import claim
 from mojo.optimize.samplers import make_sampler
 from mojo.optimize.scoring import score_trial
 from mojo.optimize.space import distributions, refine
+from mojo.trials.files import write_model
+from mojo.trials.logs import job_log
 
 ROUND_ATTR = "mojo_round"
 
@@ -81,7 +81,9 @@ def told_from_rows(trial: int, rows: list[EvalRow], prune: bool) -> ToldTrial:
     return ToldTrial(trial=trial, state=score.state, value=score.value, value_std=score.std)
 
 
-def evaluated_trials(study: StudyConfig, rounds: list[RoundFile]) -> Iterator[tuple[RoundFile, AskedTrial, list[EvalRow], ToldTrial]]:
+def evaluated_trials(
+    study: StudyConfig, rounds: list[RoundFile]
+) -> Iterator[tuple[RoundFile, AskedTrial, list[EvalRow], ToldTrial]]:
     """Each asked trial of ``rounds`` with its round, its evaluation rows and what Optuna is told
     of it: what a later step recorded telling, else its score from the rows (no Optuna needed)."""
     prune = study.optimize.prune_failed_trials
@@ -122,7 +124,11 @@ def open_study(study: StudyConfig, log: Callable[[str], None]):
         direction=opt.direction,
         load_if_exists=True,
     )
-    wanted = optuna.study.StudyDirection.MINIMIZE if opt.direction == "minimize" else optuna.study.StudyDirection.MAXIMIZE
+    wanted = (
+        optuna.study.StudyDirection.MINIMIZE
+        if opt.direction == "minimize"
+        else optuna.study.StudyDirection.MAXIMIZE
+    )
     if ostudy.direction != wanted:
         raise RuntimeError(
             f"the Optuna study '{ostudy.study_name}' in {url} was made with direction "
@@ -185,7 +191,8 @@ def rebuild(ostudy, rounds: list[RoundFile], told: dict[int, ToldTrial], have: i
             if number != asked.trial:
                 raise RuntimeError(
                     f"cannot rebuild the Optuna study from the round files: trial {asked.trial} of "
-                    f"round {round_file.round} became trial {number} (the storage holds trials the files do not know)"
+                    f"round {round_file.round} became trial {number} "
+                    "(the storage holds trials the files do not know)"
                 )
 
 
@@ -201,7 +208,10 @@ def restore(study: StudyConfig, ostudy, log: Callable[[str], None]) -> None:
         told.pop()  # its evaluations run again in this run: the step after them rebuilds it
     have = len(ostudy.get_trials(deepcopy=False))
     if told and have < told[-1].n_asked_total:
-        log(f"the storage holds {have} trials, the round files {told[-1].n_asked_total}: rebuilding from the files")
+        log(
+            f"the storage holds {have} trials, the round files {told[-1].n_asked_total}: "
+            "rebuilding from the files"
+        )
         rebuild(ostudy, told, scores(study, told), have)
 
 
@@ -296,10 +306,14 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
         config_space=config_space,
         jobs=min(opt.jobs(study), target),
         trials=asked,
-        discarded=[AskedTrial(trial=t.number, job=-1, params=dict(t.params), evals=[]) for t in extras[kept:]],
+        discarded=[
+            AskedTrial(trial=t.number, job=-1, params=dict(t.params), evals=[]) for t in extras[kept:]
+        ],
         told=told,
         best=best,
-        sampler_attrs=memory_storage.get_study_system_attrs(memory_storage.get_study_id_from_name(memory.study_name)),
+        sampler_attrs=memory_storage.get_study_system_attrs(
+            memory_storage.get_study_id_from_name(memory.study_name)
+        ),
     )
     write_model(output, result)
     log(
@@ -361,7 +375,7 @@ def _ask(memory, space: dict, target: int) -> list:
     for _ in range(target):
         memory.ask(dists)
     in_memory = memory.get_trials(deepcopy=False)
-    return in_memory[len(in_memory) - target:]
+    return in_memory[len(in_memory) - target :]
 
 
 def _asked_trials(study: StudyConfig, numbers: list[int], proposals: list) -> list[AskedTrial]:
@@ -407,7 +421,9 @@ TIMES_ATTR = "mojo_round_times_{}"
 """Study attribute: (session_started, asked_at) of a round, as its step first decided them."""
 
 
-def _recorded_times(study: StudyConfig, ostudy, round_: int, started: float, now: float) -> tuple[float, float]:
+def _recorded_times(
+    study: StudyConfig, ostudy, round_: int, started: float, now: float
+) -> tuple[float, float]:
     """(session start, asked at) of this round: those an earlier run of this step recorded in the
     storage, if any, so that a round file made again (after a kill, or after it was damaged) is
     byte for byte the first one and the timeout keeps counting from the session's real start."""
@@ -439,7 +455,10 @@ def _keep(study: StudyConfig, ostudy, extras: list, proposals: list, round_: int
         if trial.state == TrialState.RUNNING:
             _discard(study, ostudy, trial.number, round_)
     if extras[kept:]:
-        log(f"told failed {len(extras) - kept} trials a killed run of this step left that are not this round's proposals")
+        log(
+            f"told failed {len(extras) - kept} trials a killed run of this step left "
+            "that are not this round's proposals"
+        )
     return kept
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from mojo.config.study import StudyConfig
-from mojo.trials.files import read_model
 from mojo.config.optimize import CategoricalParam
+from mojo.config.study import StudyConfig
 from mojo.optimize.files import BestTrial
 from mojo.results.plots import STATUS_COLORS, axis_label, new_figure, point_style, save
+from mojo.trials.files import read_model
 
 STATE_COLORS = {
     "complete": STATUS_COLORS["success"],
@@ -34,7 +34,8 @@ BEST_COLOR = "k"
 def _objective_label(study: StudyConfig) -> str:
     opt = study.optimize
     name = study.objective.split(":")[-1] if study.objective else "objective"
-    return f"{name} (mean over {opt.evals_per_trial} evaluation{'s' * (opt.evals_per_trial > 1)}; {opt.direction})"
+    evaluations = f"{opt.evals_per_trial} evaluation{'s' * (opt.evals_per_trial > 1)}"
+    return f"{name} (mean over {evaluations}; {opt.direction})"
 
 
 def _label(study: StudyConfig, name: str) -> str:
@@ -47,10 +48,18 @@ def plot_history(study: StudyConfig, table, ax) -> None:
     opt = study.optimize
     done = table[table["state"] == "complete"].sort_values("trial")
     other = table[table["state"] != "complete"]
-    ax.scatter(done["trial"], done["value"], color=STATE_COLORS["complete"], label="complete trial", **point_style(len(done)))
+    ax.scatter(
+        done["trial"],
+        done["value"],
+        color=STATE_COLORS["complete"],
+        label="complete trial",
+        **point_style(len(done)),
+    )
     if len(done):
         values = done["value"].to_numpy(dtype=float)
-        running = np.minimum.accumulate(values) if opt.direction == "minimize" else np.maximum.accumulate(values)
+        running = (
+            np.minimum.accumulate(values) if opt.direction == "minimize" else np.maximum.accumulate(values)
+        )
         ax.step(done["trial"], running, where="post", color=BEST_COLOR, lw=1.5, label="best so far")
         if (values > 0).all() and values.max() / max(values.min(), 1e-300) > 1e3:
             ax.set_yscale("log")
@@ -59,8 +68,15 @@ def plot_history(study: StudyConfig, table, ax) -> None:
         for state, marker in (("pruned", "x"), ("fail", "v")):
             rows = other[other["state"] == state]
             if len(rows):
-                ax.scatter(rows["trial"], [low] * len(rows), marker=marker, color=STATE_COLORS[state],
-                           label=f"{state} ({len(rows)})", clip_on=False, **point_style(len(rows)))
+                ax.scatter(
+                    rows["trial"],
+                    [low] * len(rows),
+                    marker=marker,
+                    color=STATE_COLORS[state],
+                    label=f"{state} ({len(rows)})",
+                    clip_on=False,
+                    **point_style(len(rows)),
+                )
     ax.set_xlabel("Optuna trial number")
     ax.set_ylabel(_objective_label(study))
     ax.set_title(f"Optimisation history: {len(table)} trials, {len(done)} complete")
@@ -86,7 +102,9 @@ def plot_slices(study: StudyConfig, table, best: BestTrial, fig, axes: list) -> 
             bx = best.params[name]
             if isinstance(param, CategoricalParam):
                 bx = codes[str(bx)]
-            ax.scatter([bx], [best.value], s=120, facecolors="none", edgecolors=BEST_COLOR, lw=1.5, label="best")
+            ax.scatter(
+                [bx], [best.value], s=120, facecolors="none", edgecolors=BEST_COLOR, lw=1.5, label="best"
+            )
             ax.legend(loc="best")
         if getattr(param, "log", False):
             ax.set_xscale("log")
@@ -125,8 +143,10 @@ def plot_best(study: StudyConfig, best: BestTrial, ax) -> None:
         ax.plot([pos], [i], "o", color=BEST_COLOR)
         ax.annotate(text, (0.02, i - 0.3), fontsize=8)
     std = f" ± {best.value_std:.3g}" if best.value_std else ""
-    ax.set_title(f"Best trial {best.trial}: objective {best.value:.6g}{std} "
-                 f"({best.n_complete} complete, {best.n_pruned} pruned, {best.n_fail} failed)")
+    ax.set_title(
+        f"Best trial {best.trial}: objective {best.value:.6g}{std} "
+        f"({best.n_complete} complete, {best.n_pruned} pruned, {best.n_fail} failed)"
+    )
     ax.grid(axis="y", visible=False)
 
 

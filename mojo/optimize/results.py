@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 
 from mojo.config.study import StudyConfig
-from mojo.trials.files import write_model
 from mojo.optimize.files import AskedTrial, BestTrial, EvalRow, RoundFile, ToldTrial, round_path
 from mojo.optimize.loop import evaluated_trials, read_round
 from mojo.optimize.workflow import round_goes_on
+from mojo.trials.files import write_model
 
 
 def read_rounds(study: StudyConfig) -> list[RoundFile]:

@@ -33,7 +33,9 @@ def round_goes_on(study, round_file: RoundFile) -> bool:
     (no trials) ends the loop, unless the config now allows more trials than were asked and its
     ``n_trial`` or ``timeout`` changed since the stop was decided (a resumed study).
     """
-    return _goes_on(study, bool(round_file.trials), round_file.n_trial, round_file.timeout, round_file.n_counted)
+    return _goes_on(
+        study, bool(round_file.trials), round_file.n_trial, round_file.timeout, round_file.n_counted
+    )
 
 
 def _goes_on(study, asked: bool, n_trial: int, timeout: float | None, n_counted: int) -> bool:

@@ -359,7 +359,10 @@ def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int) -> None:
             _send(pipe, b"D", index, row.model_dump_json().encode())
             suspect = suspect or _disturbance(cwd)
             if suspect:
-                print(f"[mojo] trial {plan.number}: {suspect}: the next trial gets a new worker", file=sys.stderr)
+                print(
+                    f"[mojo] trial {plan.number}: {suspect}: the next trial gets a new worker",
+                    file=sys.stderr,
+                )
                 _send(pipe, b"R", index)
                 break
     except BaseException:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mojo.config.study import StudyConfig
 from mojo.config.distributions import parameter_rng
+from mojo.config.study import StudyConfig
 from mojo.trials.files import NamedValue
 
 NOMINAL_TRIAL = 0

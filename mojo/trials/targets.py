@@ -36,6 +36,15 @@ from mojo.trials.trial import code_hashes
 # Keys that change how trials are grouped or how many there are, never what a trial contains.
 _GROUPING_KEYS = {"n_trial", "n_proc", "trials_per_job", "resume", "padding"}
 
+FINGERPRINTED_KEYS = frozenset({
+    "duration", "gen_args", "gen_kwargs", "generator", "metric_units", "metrics", "objective",
+    "optimize", "overrides", "parameters", "resources", "results_dir", "run_args", "run_kwargs",
+    "runtime", "seed", "study", "trial_memory_mb", "trial_timeout",
+})
+"""The config keys of mojo 0.1 that enter the fingerprint whatever their value. A key added by a
+later mojo enters it only when a study sets it to other than its default: an upgrade that adds a
+key re-makes no finished trial."""
+
 
 def study_fingerprint(study: StudyConfig) -> str:
     """Hash of everything that determines the trials' contents: config and code *content*.
@@ -43,8 +52,11 @@ def study_fingerprint(study: StudyConfig) -> str:
     It goes in the jobs' ``params``, so Snakemake's params trigger re-makes exactly what a change
     of config or code affects, while touched files or a fresh clone (new mtimes) re-make nothing.
     """
+    later = {key for key in type(study).model_fields if key not in FINGERPRINTED_KEYS | _GROUPING_KEYS}
+    config = study.model_dump(mode="json", exclude=_GROUPING_KEYS | later)
+    config |= study.model_dump(mode="json", include=later, exclude_defaults=True)
     content = {
-        "config": study.model_dump(mode="json", exclude=_GROUPING_KEYS),
+        "config": config,
         "code": code_hashes(study),
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]

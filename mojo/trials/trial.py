@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from mojo.config import codepath
-from mojo.config.study import StudyConfig
 from mojo.config.distributions import trial_seed
+from mojo.config.study import StudyConfig
 from mojo.trials.files import (
     CONFIG_JSON,
     MODEL_XML,
@@ -32,8 +32,8 @@ from mojo.trials.files import (
     TrialRow,
     read_model,
     write_atomic,
-    write_named_values,
     write_model,
+    write_named_values,
 )
 from mojo.trials.integrity import remove_leftovers, unreadable
 from mojo.trials.sampling import plain_values, sample_parameters
@@ -91,8 +91,18 @@ def config_template(study: StudyConfig, hashes: dict[str, str]) -> TrialConfig:
         trial_seed=trial_seed(study.seed, 0),
         **study.model_dump(
             include={
-                "generator", "gen_args", "gen_kwargs", "runtime", "run_args", "run_kwargs",
-                "duration", "metrics", "objective", "trial_timeout", "trial_memory_mb", "parameters",
+                "generator",
+                "gen_args",
+                "gen_kwargs",
+                "runtime",
+                "run_args",
+                "run_kwargs",
+                "duration",
+                "metrics",
+                "objective",
+                "trial_timeout",
+                "trial_memory_mb",
+                "parameters",
                 "overrides",
             }
         ),
@@ -171,7 +181,7 @@ def write_placeholder_model(plan: TrialPlan, reason: str) -> None:
     """Every trial folder holds a ``model.xml``; when no model could be built, an empty one that
     says why (it still loads in MuJoCo)."""
     comment = reason.replace("--", "- -")
-    write_atomic(plan.dir / MODEL_XML, f"<!-- no model: {comment} -->\n<mujoco model=\"empty\"/>\n")
+    write_atomic(plan.dir / MODEL_XML, f'<!-- no model: {comment} -->\n<mujoco model="empty"/>\n')
 
 
 def record_result(plan: TrialPlan, started: float, status: Status, **fields: Any) -> TrialResult:
@@ -238,9 +248,7 @@ def build_model(plan: TrialPlan, code: UserCode):
     """Call the generator and compile its model; returns (MjModel, MJCF text)."""
     import mujoco
 
-    built = code.generator(
-        plain_values(plan.values), *plan.config.gen_args, **plan.config.gen_kwargs
-    )
+    built = code.generator(plain_values(plan.values), *plan.config.gen_args, **plan.config.gen_kwargs)
     if isinstance(built, mujoco.MjSpec):
         model = built.compile()
         return model, built.to_xml()
@@ -349,7 +357,9 @@ def run_trial(plan: TrialPlan, code: UserCode) -> TrialResult:
     except BaseException as exc:
         why = _error_reason(exc, memory_mb)
         write_placeholder_model(plan, why)
-        result = record_result(plan, started, "error", reason=f"generator: {why}", traceback=traceback.format_exc())
+        result = record_result(
+            plan, started, "error", reason=f"generator: {why}", traceback=traceback.format_exc()
+        )
         return _unless_suspect(result, exc)
     write_atomic(plan.dir / MODEL_XML, xml)
     timings["generate"] = time.perf_counter() - started
