@@ -29,7 +29,14 @@ def ball_config(**changes) -> dict:
         "duration": 0.2,
         "parameters": {
             "height": {"dist": "uniform", "low": 0.5, "high": 1.5, "unit": "m"},
-            "radius": {"dist": "truncnormal", "mean": 0.1, "std": 0.02, "low": 0.05, "high": 0.2, "unit": "m"},
+            "radius": {
+                "dist": "truncnormal",
+                "mean": 0.1,
+                "std": 0.02,
+                "low": 0.05,
+                "high": 0.2,
+                "unit": "m",
+            },
             "mass": {"dist": "lognormal", "mu": 0.0, "sigma": 0.3, "unit": "kg"},
         },
     }
@@ -57,10 +64,22 @@ class Workflow:
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
     def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-        command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(self.workdir),
-                   "--configfile", str(self.config_path), "--cores", "2", *args]
+        command = [
+            *SNAKEMAKE,
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(self.workdir),
+            "--configfile",
+            str(self.config_path),
+            "--cores",
+            "2",
+            *args,
+        ]
         env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-        done = subprocess.run(command, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            command, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
         return done

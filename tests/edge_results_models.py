@@ -10,7 +10,12 @@ from mojo.runtime import step
 
 METRICS = {
     "plain": lambda angle: {"angle": angle, "speed": 1.0},
-    "numpy": lambda angle: {"angle": np.float32(angle), "speed": np.int64(3), "flag": True, "off": np.bool_(False)},
+    "numpy": lambda angle: {
+        "angle": np.float32(angle),
+        "speed": np.int64(3),
+        "flag": True,
+        "off": np.bool_(False),
+    },
     "nan": lambda angle: {"angle": angle, "speed": float("nan")},
     "inf": lambda angle: {"angle": angle, "speed": -np.inf},
     "reserved": lambda angle: {"angle": angle, "status": 1.0},
@@ -26,8 +31,12 @@ def build(values: dict) -> mujoco.MjSpec:
     spec = mujoco.MjSpec()
     pole = spec.worldbody.add_body(name="pole", pos=[0, 0, 1])
     pole.add_joint(name="hinge", type=mujoco.mjtJoint.mjJNT_HINGE, axis=[0, 1, 0])
-    pole.add_geom(type=mujoco.mjtGeom.mjGEOM_SPHERE, pos=[0, 0, -float(values.get("length", 0.5))],
-                  size=[0.05, 0, 0], mass=1)
+    pole.add_geom(
+        type=mujoco.mjtGeom.mjGEOM_SPHERE,
+        pos=[0, 0, -float(values.get("length", 0.5))],
+        size=[0.05, 0, 0],
+        mass=1,
+    )
     spec.add_key(qpos=[0.3])
     return spec
 

@@ -1,7 +1,8 @@
 """Misbehaving trial code for tests/test_faults_trials.py: a runtime that commits, in trial ``n``,
-the misdeed named by ``modes[n]`` (a ``run_kwargs`` entry). Every trial returns the worker's pid as a metric, so a test can tell whether the
-worker was kept or replaced. Processes a trial leaves behind are listed, one pid per file, in the
-folder named by the ``FAULT_PIDS`` environment variable, so a test can check that they are gone.
+the misdeed named by ``modes[n]`` (a ``run_kwargs`` entry). Every trial returns the worker's pid
+as a metric, so a test can tell whether the worker was kept or replaced. Processes a trial leaves
+behind are listed, one pid per file, in the folder named by the ``FAULT_PIDS`` environment
+variable, so a test can check that they are gone.
 """
 
 from __future__ import annotations

@@ -27,8 +27,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-OFFLINE_SIGNS = ("No matching distribution found", "Could not find a version", "NewConnectionError",
-                 "Network is unreachable", "Temporary failure in name resolution")
+OFFLINE_SIGNS = (
+    "No matching distribution found",
+    "Could not find a version",
+    "NewConnectionError",
+    "Network is unreachable",
+    "Temporary failure in name resolution",
+)
 """pip's words for a registry it cannot reach (or that lacks a build requirement)."""
 
 
@@ -42,8 +47,12 @@ def embedded_files(report: Path) -> dict[str, str]:
 
 def copy_source(dest: Path) -> Path:
     """The files git would commit (tracked, or untracked and not ignored), copied into ``dest``."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=REPO, capture_output=True, check=True).stdout.decode()
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     for name in filter(None, listed.split("\0")):
         source = REPO / name
         if source.is_file():  # listed but deleted in the work tree: not part of the project now
@@ -62,8 +71,9 @@ def registry_failure(done: subprocess.CompletedProcess, what: str) -> None:
 
 
 def pip(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pip", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "pip", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.fixture(scope="session")
@@ -92,11 +102,23 @@ class Venv:
     def bin(self) -> Path:
         return self.root / "bin"
 
-    def run(self, command: str, cwd: Path, timeout: float = 300, check: bool = True,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    def run(
+        self,
+        command: str,
+        cwd: Path,
+        timeout: float = 300,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
         """``command`` run by bash in ``cwd``; with ``check``, a failure shows its output."""
-        done = subprocess.run(["bash", "-c", command], cwd=cwd, env=env or self.env,
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            ["bash", "-c", command],
+            cwd=cwd,
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"{command!r} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
         return done
@@ -112,8 +134,11 @@ def user_env(home: Path, bin_dir: Path | None = None) -> dict[str, str]:
     real_pip_config = Path.home() / ".config" / "pip"
     if real_pip_config.is_dir() and not (home / ".config" / "pip").exists():
         shutil.copytree(real_pip_config, home / ".config" / "pip")
-    env.update(HOME=str(home), PIP_CACHE_DIR=env.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
-               PATH=os.pathsep.join(([str(bin_dir)] if bin_dir else []) + path))
+    env.update(
+        HOME=str(home),
+        PIP_CACHE_DIR=env.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
+        PATH=os.pathsep.join(([str(bin_dir)] if bin_dir else []) + path),
+    )
     return env
 
 

@@ -116,9 +116,7 @@ class SlurmCluster:
     def default_partition(self) -> str:
         return next(p.name for p in self.partitions if p.default)
 
-    def run(
-        self, *command: str, check: bool = True, timeout: float = 30
-    ) -> subprocess.CompletedProcess[str]:
+    def run(self, *command: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run a SLURM client command against this cluster and capture its text."""
         return subprocess.run(
             command, env=self.env, capture_output=True, text=True, check=check, timeout=timeout
@@ -147,9 +145,7 @@ def cancel_all_jobs(cluster: SlurmCluster, timeout: float = 15) -> None:
     cluster.run(find_binary("scancel") or "scancel", "--full", "--user=root", check=False)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        queue = cluster.run(
-            find_binary("squeue") or "squeue", "-h", "-t", "RUNNING,COMPLETING", check=False
-        )
+        queue = cluster.run(find_binary("squeue") or "squeue", "-h", "-t", "RUNNING,COMPLETING", check=False)
         if queue.returncode != 0 or not queue.stdout.strip():
             return
         time.sleep(0.5)
@@ -247,8 +243,11 @@ def create_munge_key(munge_dir: Path) -> Path:
     """Create a munge key inside the cluster directory (no system key exists)."""
     key_file = munge_dir / "munge.key"
     run_as_munge(
-        find_binary("mungekey") or "mungekey", "--create", f"--keyfile={key_file}",
-        error="mungekey could not create a key", root=munge_dir.parent,
+        find_binary("mungekey") or "mungekey",
+        "--create",
+        f"--keyfile={key_file}",
+        error="mungekey could not create a key",
+        root=munge_dir.parent,
     )
     return key_file
 
@@ -317,7 +316,10 @@ def start_daemon(cluster: SlurmCluster, name: str) -> None:
     """Start slurmctld or slurmd (both daemonise); raise with the logs if it exits non-zero."""
     done = subprocess.run(
         [find_binary(name) or name, "-f", str(cluster.conf_path)],
-        env=cluster.env, capture_output=True, text=True, timeout=30,
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     if done.returncode != 0:
         raise ClusterStartError(f"{name} did not start: {done.stderr.strip()}\n{cluster.logs()}")

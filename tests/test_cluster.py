@@ -16,8 +16,7 @@ from tests.conftest import ball_config
 LIMITS = ClusterLimits(
     partitions=[
         PartitionLimits(name="short", is_default=True, max_time_s=600, max_mem_mb=8000, max_cpus=2),
-        PartitionLimits(name="long", max_time_s=7200, max_mem_mb=4000, max_cpus=2,
-                        max_mem_mb_per_cpu=2000),
+        PartitionLimits(name="long", max_time_s=7200, max_mem_mb=4000, max_cpus=2, max_mem_mb_per_cpu=2000),
     ],
     max_array_size=5,
 )
@@ -73,8 +72,9 @@ def test_partition_file_without_companion_and_with_time_strings(tmp_path):
 
 def fake_job(rule, runtime=None, mem_mb=None, cpus=None, threads=1, local=False):
     resources = {"runtime": runtime, "mem_mb": mem_mb, "cpus_per_task": cpus}
-    return SimpleNamespace(rule=SimpleNamespace(name=rule), resources=resources,
-                           threads=threads, is_local=local)
+    return SimpleNamespace(
+        rule=SimpleNamespace(name=rule), resources=resources, threads=threads, is_local=local
+    )
 
 
 def test_check_names_each_oversized_rule_once_and_skips_local_jobs():

@@ -62,7 +62,10 @@ def with_x(**spec: Any) -> dict:
 
 def optimized(**search: Any) -> dict:
     """An optimisation study of ``height`` with the given ``optimize`` keys changed."""
-    section = {"direction": "minimize", "search_space": {"height": {"type": "float", "low": 0.5, "high": 1.5}}}
+    section = {
+        "direction": "minimize",
+        "search_space": {"height": {"type": "float", "low": 0.5, "high": 1.5}},
+    }
     section.update(search)
     return base(objective="tests.optimize_models:spring_objective", optimize=section)
 
@@ -79,7 +82,9 @@ class Site:
         self.beside = workdir / "results" / BESIDE
         self.pristine = workdir / "pristine"
 
-    def snakemake(self, *args: str, config: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    def snakemake(
+        self, *args: str, config: dict | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess:
         command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(self.workdir), "--cores", "2"]
         if config is not None:
             path = self.workdir / f"{config['study']}.yaml"
@@ -92,7 +97,9 @@ class Site:
 
     def _run(self, command: list[str], timeout: float) -> subprocess.CompletedProcess:
         env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-        return subprocess.run(command, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            command, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout
+        )
 
     def assert_beside_unchanged(self) -> None:
         """The finished study is byte-identical to when it was made (restored if not, so that one
@@ -190,7 +197,11 @@ REFUSED = [
     ("duration_true", base(duration=True), ("duration = True", "boolean")),
     ("trial_timeout_nan", base(trial_timeout=float("nan")), ("trial_timeout = nan", "finite")),
     ("trial_timeout_negative", base(trial_timeout=-1), ("trial_timeout = -1", "greater than 0")),
-    ("trial_seconds_inf", base(resources={"trial_seconds": float("inf")}), ("resources.trial_seconds = inf", "finite")),
+    (
+        "trial_seconds_inf",
+        base(resources={"trial_seconds": float("inf")}),
+        ("resources.trial_seconds = inf", "finite"),
+    ),
     ("mem_mb_true", base(resources={"mem_mb": True}), ("resources.mem_mb = True", "boolean")),
     # names
     ("study_slash", base(study="a/b"), ("study = 'a/b'", "ASCII letters, digits")),
@@ -203,20 +214,40 @@ REFUSED = [
     ("unknown_key", base(n_trials=5), ("n_trials = 5", "unknown key")),
     ("resume_maybe", base(resume="maybe"), ("resume = 'maybe'", "boolean")),
     # code paths
-    ("generator_missing", {k: v for k, v in base().items() if k != "generator"}, ("generator", "Field required")),
+    (
+        "generator_missing",
+        {k: v for k, v in base().items() if k != "generator"},
+        ("generator", "Field required"),
+    ),
     ("generator_a_b_c", base(generator="a:b:c"), ("generator = 'a:b:c'", "package.module:function")),
     ("generator_dotdot", base(generator=".."), ("generator = '..'", "package.module:function")),
     ("generator_relative", base(generator="..x:f"), ("generator = '..x:f'", "cannot be found")),
     ("generator_space", base(generator="my models:f"), ("generator = 'my models:f'", "cannot be found")),
-    ("generator_syntax_error", base(generator="broken_models:build"), ("generator = 'broken_models:build'", "line 1", "cannot be parsed")),
+    (
+        "generator_syntax_error",
+        base(generator="broken_models:build"),
+        ("generator = 'broken_models:build'", "line 1", "cannot be parsed"),
+    ),
     ("generator_not_text", base(generator=5), ("generator = 5", "string")),
-    ("metrics_no_such_function", base(metrics="tests.edge_models:nosuch"), ("metrics = 'tests.edge_models:nosuch'", "defines no 'nosuch'")),
+    (
+        "metrics_no_such_function",
+        base(metrics="tests.edge_models:nosuch"),
+        ("metrics = 'tests.edge_models:nosuch'", "defines no 'nosuch'"),
+    ),
     ("runtime_builtin_module", base(runtime="math:sqrt"), ("runtime = 'math:sqrt'", "no Python source")),
     # containers of the wrong kind
     ("parameters_list", base(parameters=["height"]), ("parameters = ['height']", "dictionary")),
     ("parameter_not_mapping", with_x() | {"parameters": {"x": 5}}, ("parameters.x = 5",)),
-    ("parameter_name_dash", base(parameters={"my-x": {"dist": "constant", "value": 1}}), ("my-x", "letters, digits")),
-    ("parameter_name_unicode", base(parameters={"höhe": {"dist": "constant", "value": 1}}), ("höhe", "letters, digits")),
+    (
+        "parameter_name_dash",
+        base(parameters={"my-x": {"dist": "constant", "value": 1}}),
+        ("my-x", "letters, digits"),
+    ),
+    (
+        "parameter_name_unicode",
+        base(parameters={"höhe": {"dist": "constant", "value": 1}}),
+        ("höhe", "letters, digits"),
+    ),
     ("gen_args_number", base(gen_args=5), ("gen_args = 5", "list")),
     ("gen_args_text", base(gen_args="abc"), ("gen_args = 'abc'", "list")),
     ("gen_kwargs_list", base(gen_kwargs=[1]), ("gen_kwargs = [1]", "dictionary")),
@@ -226,76 +257,260 @@ REFUSED = [
     # distributions: kinds
     ("dist_unknown", with_x(dist="gamma", k=2), ("parameters.x", "'gamma'", "uniform")),
     ("dist_missing", with_x(low=0, high=1), ("parameters.x = {'low': 0, 'high': 1}", "has no 'dist' key")),
-    ("dist_extra_key", with_x(dist="uniform", low=0, high=1, mean=3), ("parameters.x.mean = 3", "unknown key")),
+    (
+        "dist_extra_key",
+        with_x(dist="uniform", low=0, high=1, mean=3),
+        ("parameters.x.mean = 3", "unknown key"),
+    ),
     # uniform
-    ("uniform_low_nan", with_x(dist="uniform", low=float("nan"), high=1), ("parameters.x.low = nan", "finite")),
-    ("uniform_high_inf", with_x(dist="uniform", low=0, high=float("inf")), ("parameters.x.high = inf", "finite")),
-    ("uniform_low_above_high", with_x(dist="uniform", low=2, high=1), ("parameters.x", "low = 2.0 is greater than high = 1.0")),
+    (
+        "uniform_low_nan",
+        with_x(dist="uniform", low=float("nan"), high=1),
+        ("parameters.x.low = nan", "finite"),
+    ),
+    (
+        "uniform_high_inf",
+        with_x(dist="uniform", low=0, high=float("inf")),
+        ("parameters.x.high = inf", "finite"),
+    ),
+    (
+        "uniform_low_above_high",
+        with_x(dist="uniform", low=2, high=1),
+        ("parameters.x", "low = 2.0 is greater than high = 1.0"),
+    ),
     ("uniform_low_true", with_x(dist="uniform", low=True, high=2), ("parameters.x.low = True", "boolean")),
-    ("uniform_width_overflows", with_x(dist="uniform", low=-1e308, high=1e308), ("parameters.x", "overflows")),
-    ("uniform_nominal_text", with_x(dist="uniform", low=0, high=1, nominal="half"), ("parameters.x.nominal = 'half'", "number")),
-    ("uniform_nominal_true", with_x(dist="uniform", low=0, high=1, nominal=True), ("parameters.x.nominal = True", "boolean")),
-    ("uniform_nominal_nan", with_x(dist="uniform", low=0, high=1, nominal=float("nan")), ("parameters.x.nominal = nan", "finite")),
-    ("uniform_nominal_outside", with_x(dist="uniform", low=0, high=1, nominal=3), ("parameters.x", "nominal = 3.0 lies outside [0.0, 1.0]")),
+    (
+        "uniform_width_overflows",
+        with_x(dist="uniform", low=-1e308, high=1e308),
+        ("parameters.x", "overflows"),
+    ),
+    (
+        "uniform_nominal_text",
+        with_x(dist="uniform", low=0, high=1, nominal="half"),
+        ("parameters.x.nominal = 'half'", "number"),
+    ),
+    (
+        "uniform_nominal_true",
+        with_x(dist="uniform", low=0, high=1, nominal=True),
+        ("parameters.x.nominal = True", "boolean"),
+    ),
+    (
+        "uniform_nominal_nan",
+        with_x(dist="uniform", low=0, high=1, nominal=float("nan")),
+        ("parameters.x.nominal = nan", "finite"),
+    ),
+    (
+        "uniform_nominal_outside",
+        with_x(dist="uniform", low=0, high=1, nominal=3),
+        ("parameters.x", "nominal = 3.0 lies outside [0.0, 1.0]"),
+    ),
     # integer
     ("integer_low_fraction", with_x(dist="integer", low=1.5, high=3), ("parameters.x.low = 1.5", "integer")),
     ("integer_high_true", with_x(dist="integer", low=0, high=True), ("parameters.x.high = True", "boolean")),
-    ("integer_nominal_fraction", with_x(dist="integer", low=0, high=5, nominal=2.5), ("parameters.x.nominal = 2.5", "integer")),
-    ("integer_nominal_text", with_x(dist="integer", low=0, high=5, nominal="two"), ("parameters.x.nominal = 'two'", "integer")),
-    ("integer_beyond_int64", with_x(dist="integer", low=0, high=10**19), ("parameters.x.high = 10000000000000000000", "less than or equal to")),
-    ("integer_nominal_outside", with_x(dist="integer", low=0, high=5, nominal=9), ("parameters.x", "nominal = 9 lies outside [0, 5]")),
+    (
+        "integer_nominal_fraction",
+        with_x(dist="integer", low=0, high=5, nominal=2.5),
+        ("parameters.x.nominal = 2.5", "integer"),
+    ),
+    (
+        "integer_nominal_text",
+        with_x(dist="integer", low=0, high=5, nominal="two"),
+        ("parameters.x.nominal = 'two'", "integer"),
+    ),
+    (
+        "integer_beyond_int64",
+        with_x(dist="integer", low=0, high=10**19),
+        ("parameters.x.high = 10000000000000000000", "less than or equal to"),
+    ),
+    (
+        "integer_nominal_outside",
+        with_x(dist="integer", low=0, high=5, nominal=9),
+        ("parameters.x", "nominal = 9 lies outside [0, 5]"),
+    ),
     # normal, truncnormal, lognormal
-    ("normal_mean_nan", with_x(dist="normal", mean=float("nan"), std=1), ("parameters.x.mean = nan", "finite")),
+    (
+        "normal_mean_nan",
+        with_x(dist="normal", mean=float("nan"), std=1),
+        ("parameters.x.mean = nan", "finite"),
+    ),
     ("normal_std_inf", with_x(dist="normal", mean=0, std=float("inf")), ("parameters.x.std = inf", "finite")),
-    ("normal_std_negative", with_x(dist="normal", mean=0, std=-1), ("parameters.x.std = -1", "greater than or equal to 0")),
-    ("normal_nominal_text", with_x(dist="normal", mean=0, std=1, nominal="zero"), ("parameters.x.nominal = 'zero'", "number")),
-    ("truncnormal_std_zero", with_x(dist="truncnormal", mean=0, std=0, low=-1, high=1), ("parameters.x.std = 0", "greater than 0")),
-    ("truncnormal_nominal_outside", with_x(dist="truncnormal", mean=0, std=1, low=-1, high=1, nominal=2), ("parameters.x", "nominal = 2.0 lies outside")),
-    ("lognormal_mu_inf", with_x(dist="lognormal", mu=float("inf"), sigma=1), ("parameters.x.mu = inf", "finite")),
-    ("lognormal_sigma_nan", with_x(dist="lognormal", mu=0, sigma=float("nan")), ("parameters.x.sigma = nan", "finite")),
-    ("lognormal_overflows", with_x(dist="lognormal", mu=800, sigma=0), ("parameters.x", "mu + 10 * sigma = 800", "infinite")),
-    ("lognormal_nominal_text", with_x(dist="lognormal", mu=0, sigma=1, nominal="one"), ("parameters.x.nominal = 'one'", "number")),
+    (
+        "normal_std_negative",
+        with_x(dist="normal", mean=0, std=-1),
+        ("parameters.x.std = -1", "greater than or equal to 0"),
+    ),
+    (
+        "normal_nominal_text",
+        with_x(dist="normal", mean=0, std=1, nominal="zero"),
+        ("parameters.x.nominal = 'zero'", "number"),
+    ),
+    (
+        "truncnormal_std_zero",
+        with_x(dist="truncnormal", mean=0, std=0, low=-1, high=1),
+        ("parameters.x.std = 0", "greater than 0"),
+    ),
+    (
+        "truncnormal_nominal_outside",
+        with_x(dist="truncnormal", mean=0, std=1, low=-1, high=1, nominal=2),
+        ("parameters.x", "nominal = 2.0 lies outside"),
+    ),
+    (
+        "lognormal_mu_inf",
+        with_x(dist="lognormal", mu=float("inf"), sigma=1),
+        ("parameters.x.mu = inf", "finite"),
+    ),
+    (
+        "lognormal_sigma_nan",
+        with_x(dist="lognormal", mu=0, sigma=float("nan")),
+        ("parameters.x.sigma = nan", "finite"),
+    ),
+    (
+        "lognormal_overflows",
+        with_x(dist="lognormal", mu=800, sigma=0),
+        ("parameters.x", "mu + 10 * sigma = 800", "infinite"),
+    ),
+    (
+        "lognormal_nominal_text",
+        with_x(dist="lognormal", mu=0, sigma=1, nominal="one"),
+        ("parameters.x.nominal = 'one'", "number"),
+    ),
     # choice and constant
     ("choice_no_values", with_x(dist="choice", values=[]), ("parameters.x.values = []", "at least 1")),
     ("choice_values_text", with_x(dist="choice", values="abc"), ("parameters.x.values = 'abc'", "list")),
-    ("choice_duplicates", with_x(dist="choice", values=["a", "b", "a"]), ("parameters.x.values", "'a' appears more than once")),
-    ("choice_duplicate_numbers", with_x(dist="choice", values=[1, 1.0]), ("parameters.x.values = [1, 1.0]", "more than once")),
-    ("choice_value_nan", with_x(dist="choice", values=[1, float("nan")]), ("parameters.x.values = [1, nan]", "finite")),
-    ("choice_weights_length", with_x(dist="choice", values=["a", "b"], weights=[1]), ("parameters.x", "weights has 1 entries but values has 2")),
-    ("choice_weights_negative", with_x(dist="choice", values=["a", "b"], weights=[1, -1]), ("parameters.x.weights.1 = -1", "greater than or equal to 0")),
-    ("choice_weights_zero", with_x(dist="choice", values=["a", "b"], weights=[0, 0]), ("parameters.x", "weights = [0.0, 0.0]", "positive")),
-    ("choice_weights_nan", with_x(dist="choice", values=["a", "b"], weights=[1, float("nan")]), ("parameters.x.weights.1 = nan", "finite")),
-    ("choice_weights_true", with_x(dist="choice", values=["a", "b"], weights=[True, 1]), ("parameters.x.weights.0 = True", "boolean")),
-    ("choice_weights_overflow", with_x(dist="choice", values=["a", "b"], weights=[1e308, 1e308]), ("parameters.x", "finite sum")),
-    ("choice_nominal_absent", with_x(dist="choice", values=["a", "b"], nominal="c"), ("parameters.x", "nominal = 'c' is not one of values = ['a', 'b']")),
-    ("choice_nominal_true_not_1", with_x(dist="choice", values=[1, 2], nominal=True), ("parameters.x", "nominal = True is not one of")),
+    (
+        "choice_duplicates",
+        with_x(dist="choice", values=["a", "b", "a"]),
+        ("parameters.x.values", "'a' appears more than once"),
+    ),
+    (
+        "choice_duplicate_numbers",
+        with_x(dist="choice", values=[1, 1.0]),
+        ("parameters.x.values = [1, 1.0]", "more than once"),
+    ),
+    (
+        "choice_value_nan",
+        with_x(dist="choice", values=[1, float("nan")]),
+        ("parameters.x.values = [1, nan]", "finite"),
+    ),
+    (
+        "choice_weights_length",
+        with_x(dist="choice", values=["a", "b"], weights=[1]),
+        ("parameters.x", "weights has 1 entries but values has 2"),
+    ),
+    (
+        "choice_weights_negative",
+        with_x(dist="choice", values=["a", "b"], weights=[1, -1]),
+        ("parameters.x.weights.1 = -1", "greater than or equal to 0"),
+    ),
+    (
+        "choice_weights_zero",
+        with_x(dist="choice", values=["a", "b"], weights=[0, 0]),
+        ("parameters.x", "weights = [0.0, 0.0]", "positive"),
+    ),
+    (
+        "choice_weights_nan",
+        with_x(dist="choice", values=["a", "b"], weights=[1, float("nan")]),
+        ("parameters.x.weights.1 = nan", "finite"),
+    ),
+    (
+        "choice_weights_true",
+        with_x(dist="choice", values=["a", "b"], weights=[True, 1]),
+        ("parameters.x.weights.0 = True", "boolean"),
+    ),
+    (
+        "choice_weights_overflow",
+        with_x(dist="choice", values=["a", "b"], weights=[1e308, 1e308]),
+        ("parameters.x", "finite sum"),
+    ),
+    (
+        "choice_nominal_absent",
+        with_x(dist="choice", values=["a", "b"], nominal="c"),
+        ("parameters.x", "nominal = 'c' is not one of values = ['a', 'b']"),
+    ),
+    (
+        "choice_nominal_true_not_1",
+        with_x(dist="choice", values=[1, 2], nominal=True),
+        ("parameters.x", "nominal = True is not one of"),
+    ),
     ("constant_inf", with_x(dist="constant", value=float("inf")), ("parameters.x.value = inf", "finite")),
-    ("constant_nested_nan", with_x(dist="constant", value=[1, {"a": float("nan")}]), ("parameters.x.value", "holds nan")),
+    (
+        "constant_nested_nan",
+        with_x(dist="constant", value=[1, {"a": float("nan")}]),
+        ("parameters.x.value", "holds nan"),
+    ),
     ("constant_missing_value", with_x(dist="constant"), ("parameters.x.value", "Field required")),
     # overrides
     ("override_unknown", base(overrides={"heigth": 1.0}), ("heigth", "height")),
-    ("override_nan", base(overrides={"height": float("nan")}), ("overrides.height", "nan is not a finite number")),
+    (
+        "override_nan",
+        base(overrides={"height": float("nan")}),
+        ("overrides.height", "nan is not a finite number"),
+    ),
     ("override_text", base(overrides={"height": "tall"}), ("overrides.height", "'tall' is not a number")),
     ("override_true", base(overrides={"height": True}), ("overrides.height", "True is not a number")),
-    ("override_integer_fraction", with_x(dist="integer", low=0, high=5) | {"overrides": {"x": 2.5}}, ("overrides.x", "2.5 is not a whole number")),
-    ("override_outside_choice", with_x(dist="choice", values=["a", "b"]) | {"overrides": {"x": "c"}}, ("overrides.x", "'c' is not one of values = ['a', 'b']")),
-    ("override_true_for_1", with_x(dist="choice", values=[1, 2]) | {"overrides": {"x": True}}, ("overrides.x", "True is not one of values = [1, 2]")),
-    ("override_constant_inf", with_x(dist="constant", value=1) | {"overrides": {"x": float("inf")}}, ("overrides.x", "inf is not a finite number")),
+    (
+        "override_integer_fraction",
+        with_x(dist="integer", low=0, high=5) | {"overrides": {"x": 2.5}},
+        ("overrides.x", "2.5 is not a whole number"),
+    ),
+    (
+        "override_outside_choice",
+        with_x(dist="choice", values=["a", "b"]) | {"overrides": {"x": "c"}},
+        ("overrides.x", "'c' is not one of values = ['a', 'b']"),
+    ),
+    (
+        "override_true_for_1",
+        with_x(dist="choice", values=[1, 2]) | {"overrides": {"x": True}},
+        ("overrides.x", "True is not one of values = [1, 2]"),
+    ),
+    (
+        "override_constant_inf",
+        with_x(dist="constant", value=1) | {"overrides": {"x": float("inf")}},
+        ("overrides.x", "inf is not a finite number"),
+    ),
     ("overrides_list", base(overrides=["height"]), ("overrides = ['height']", "dictionary")),
     # optimisation section
-    ("optimize_low_inf", optimized(search_space={"height": {"type": "float", "low": float("-inf"), "high": 1}}), ("optimize.search_space.height.low = -inf", "finite")),
-    ("optimize_int_fraction", optimized(search_space={"height": {"type": "int", "low": 0.5, "high": 3}}), ("optimize.search_space.height.low = 0.5", "integer")),
+    (
+        "optimize_low_inf",
+        optimized(search_space={"height": {"type": "float", "low": float("-inf"), "high": 1}}),
+        ("optimize.search_space.height.low = -inf", "finite"),
+    ),
+    (
+        "optimize_int_fraction",
+        optimized(search_space={"height": {"type": "int", "low": 0.5, "high": 3}}),
+        ("optimize.search_space.height.low = 0.5", "integer"),
+    ),
     ("optimize_n_trial_true", optimized(n_trial=True), ("optimize.n_trial = True", "boolean")),
     ("optimize_timeout_nan", optimized(timeout=float("nan")), ("optimize.timeout = nan", "finite")),
-    ("optimize_refine_nan", optimized(refine_search_factor=float("nan")), ("optimize.refine_search_factor = nan", "finite")),
-    ("optimize_low_above_high", optimized(search_space={"height": {"type": "float", "low": 2, "high": 1}}), ("optimize.search_space.height", "low = 2.0 is greater than high = 1.0")),
+    (
+        "optimize_refine_nan",
+        optimized(refine_search_factor=float("nan")),
+        ("optimize.refine_search_factor = nan", "finite"),
+    ),
+    (
+        "optimize_low_above_high",
+        optimized(search_space={"height": {"type": "float", "low": 2, "high": 1}}),
+        ("optimize.search_space.height", "low = 2.0 is greater than high = 1.0"),
+    ),
     # owned by other parts of issue 10 (results folder, storage, reserved names, job memory)
     ("results_dir_empty", base(results_dir=""), ("results_dir = ''", "empty")),
     ("results_dir_a_file", base(results_dir="a_file"), ("results_dir = 'a_file'", "file")),
     ("storage_not_a_url", optimized(storage="not a url"), ("optimize.storage", "not a url")),
-    ("storage_driver_missing", optimized(storage="postgresql+nosuchdriver://u@localhost/db"), ("optimize.storage", "nosuchdriver")),
-    ("parameter_named_status", base(parameters={"status": {"dist": "constant", "value": 1}}), ("parameters.status", "reserved")),
-    ("parameter_named_trial", base(parameters={"trial": {"dist": "constant", "value": 1}}), ("parameters.trial", "reserved")),
+    (
+        "storage_driver_missing",
+        optimized(storage="postgresql+nosuchdriver://u@localhost/db"),
+        ("optimize.storage", "nosuchdriver"),
+    ),
+    (
+        "parameter_named_status",
+        base(parameters={"status": {"dist": "constant", "value": 1}}),
+        ("parameters.status", "reserved"),
+    ),
+    (
+        "parameter_named_trial",
+        base(parameters={"trial": {"dist": "constant", "value": 1}}),
+        ("parameters.trial", "reserved"),
+    ),
     ("trial_memory_mb_zero", base(trial_memory_mb=0), ("trial_memory_mb = 0",)),
     ("trial_memory_mb_true", base(trial_memory_mb=True), ("trial_memory_mb = True",)),
 ]
@@ -320,10 +535,22 @@ COMMAND_LINE = [
     ("cli_study_empty", ["study="], ("study = None", "string")),
     ("cli_override_nan", ["overrides={height: nan}"], ("overrides.height", "'nan' is not a finite number")),
     ("cli_override_word", ["overrides={height: tall}"], ("overrides.height", "'tall' is not a number")),
-    ("cli_override_outside_choice", ["parameters={s: {dist: choice, values: [a, b]}}", "overrides={s: c}"], ("overrides.s", "'c' is not one of values")),
+    (
+        "cli_override_outside_choice",
+        ["parameters={s: {dist: choice, values: [a, b]}}", "overrides={s: c}"],
+        ("overrides.s", "'c' is not one of values"),
+    ),
     ("cli_parameters_text", ["parameters=5"], ("parameters = 5", "dictionary")),
-    ("cli_timeout_text_nan", ["resources={trial_seconds: .nan}"], ("resources.trial_seconds = '.nan'", "number")),
-    ("cli_nominal_word", ["parameters={x: {dist: uniform, low: 0, high: 1, nominal: half}}"], ("parameters.x.nominal = 'half'", "number")),
+    (
+        "cli_timeout_text_nan",
+        ["resources={trial_seconds: .nan}"],
+        ("resources.trial_seconds = '.nan'", "number"),
+    ),
+    (
+        "cli_nominal_word",
+        ["parameters={x: {dist: uniform, low: 0, high: 1, nominal: half}}"],
+        ("parameters.x.nominal = 'half'", "number"),
+    ),
 ]
 
 
@@ -352,17 +579,41 @@ def test_command_line_text_that_is_a_value_is_kept(at_site: Site):
 SNAKEMAKE_REFUSED = [
     ("smk_n_trial_true", base(), ["--config", "n_trial=True"], ("n_trial = True", "boolean")),
     ("smk_duration_nan", base(), ["--config", "duration=nan"], ("duration = nan", "finite")),
-    ("smk_nominal_text", with_x(dist="uniform", low=0, high=1, nominal="half"), [], ("parameters.x.nominal = 'half'",)),
-    ("smk_override_choice", with_x(dist="choice", values=["a", "b"]), ["--config", "overrides={x: c}"], ("overrides.x", "'c' is not one of")),
-    ("smk_bound_inf", with_x(dist="uniform", low=0, high=float("inf")), [], ("parameters.x.high = inf", "finite")),
+    (
+        "smk_nominal_text",
+        with_x(dist="uniform", low=0, high=1, nominal="half"),
+        [],
+        ("parameters.x.nominal = 'half'",),
+    ),
+    (
+        "smk_override_choice",
+        with_x(dist="choice", values=["a", "b"]),
+        ["--config", "overrides={x: c}"],
+        ("overrides.x", "'c' is not one of"),
+    ),
+    (
+        "smk_bound_inf",
+        with_x(dist="uniform", low=0, high=float("inf")),
+        [],
+        ("parameters.x.high = inf", "finite"),
+    ),
     ("smk_huge_study", base(n_trial=10**9), [], ("n_trial = 1000000000",)),
-    ("smk_resume_false_changes_finished", base(study=BESIDE, n_trial=4, resume=False, seed=2), [], (BESIDE, "resume")),
+    (
+        "smk_resume_false_changes_finished",
+        base(study=BESIDE, n_trial=4, resume=False, seed=2),
+        [],
+        (BESIDE, "resume"),
+    ),
 ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config, args, expected", [pytest.param(c, a, e, id=i) for i, c, a, e in SNAKEMAKE_REFUSED])
-def test_snakemake_refuses_before_any_job(site: Site, config: dict, args: list[str], expected: tuple[str, ...]):
+@pytest.mark.parametrize(
+    "config, args, expected", [pytest.param(c, a, e, id=i) for i, c, a, e in SNAKEMAKE_REFUSED]
+)
+def test_snakemake_refuses_before_any_job(
+    site: Site, config: dict, args: list[str], expected: tuple[str, ...]
+):
     dry = "-n" if config.get("study") != BESIDE else None  # a refusal must hold for a real run too
     done = site.snakemake(*[a for a in [dry, *args] if a], config=config, timeout=60)
     assert_refused(done, expected)
@@ -383,7 +634,9 @@ DEFAULT_CONFIG_FILES = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("content, expected", [pytest.param(c, e, id=i) for i, c, e in DEFAULT_CONFIG_FILES])
-def test_default_config_file_problems_name_the_file(site: Site, content: str | bytes | None, expected: tuple[str, ...]):
+def test_default_config_file_problems_name_the_file(
+    site: Site, content: str | bytes | None, expected: tuple[str, ...]
+):
     """Without --configfile the Snakefile reads config/config.yaml: each problem names it."""
     path = site.workdir / "config" / "config.yaml"
     path.parent.mkdir(exist_ok=True)
@@ -421,7 +674,9 @@ def test_mojo_command_refuses_what_is_not_its_folder(site: Site, args: list[str]
 
 ODD_METRICS_STUDY = base(study="odd_metrics", n_trial=len(ODD_KINDS), runtime="tests.edge_models:odd")
 ODD_OBJECTIVES_STUDY = base(
-    study="odd_objectives", n_trial=len(ODD_OBJECTIVES), runtime="tests.edge_models:plain",
+    study="odd_objectives",
+    n_trial=len(ODD_OBJECTIVES),
+    runtime="tests.edge_models:plain",
     objective="tests.edge_models:odd_objective",
 )
 REAL_METRICS = {"numpy_float": 0.25, "numpy_int": 3.0, "numpy_bool": 1.0, "bool": 1.0}
@@ -435,7 +690,9 @@ def odd_runs(site: Site) -> dict[str, subprocess.CompletedProcess]:
     return {c["study"]: site.snakemake(config=c) for c in (ODD_METRICS_STUDY, ODD_OBJECTIVES_STUDY)}
 
 
-def assert_ran_to_consistent_tables(site: Site, done: subprocess.CompletedProcess, config: dict) -> list[dict]:
+def assert_ran_to_consistent_tables(
+    site: Site, done: subprocess.CompletedProcess, config: dict
+) -> list[dict]:
     assert done.returncode == 0, done.stdout + done.stderr
     return assert_tables_match_trials(site.workdir / "results" / config["study"], config["n_trial"])
 
@@ -464,16 +721,31 @@ RUNS = [
     ("generator_none", base(study="generator_none", generator="tests.edge_models:generator_none")),
     ("generator_number", base(study="generator_number", generator="tests.edge_models:generator_number")),
     ("generator_bad_xml", base(study="generator_bad_xml", generator="tests.edge_models:generator_bad_xml")),
-    ("choice_mixed_kinds", base(study="mixed", n_trial=5, parameters={
-        "height": {"dist": "uniform", "low": 0.5, "high": 1.5},
-        "shape": {"dist": "choice", "values": [1, "a", True, None, [1, 2]], "nominal": "a"},
-        "tag": {"dist": "constant", "value": "label"},
-    })),
-    ("degenerate_bounds_unicode_units", base(study="degenerate", trials_per_job=50, parameters={
-        "height": {"dist": "uniform", "low": 1.0, "high": 1.0, "unit": "m/s²"},
-        "count": {"dist": "integer", "low": 2, "high": 2},
-        "spread": {"dist": "normal", "mean": 0.0, "std": 0.0},
-    }, metric_units={"z": "µm"})),
+    (
+        "choice_mixed_kinds",
+        base(
+            study="mixed",
+            n_trial=5,
+            parameters={
+                "height": {"dist": "uniform", "low": 0.5, "high": 1.5},
+                "shape": {"dist": "choice", "values": [1, "a", True, None, [1, 2]], "nominal": "a"},
+                "tag": {"dist": "constant", "value": "label"},
+            },
+        ),
+    ),
+    (
+        "degenerate_bounds_unicode_units",
+        base(
+            study="degenerate",
+            trials_per_job=50,
+            parameters={
+                "height": {"dist": "uniform", "low": 1.0, "high": 1.0, "unit": "m/s²"},
+                "count": {"dist": "integer", "low": 2, "high": 2},
+                "spread": {"dist": "normal", "mean": 0.0, "std": 0.0},
+            },
+            metric_units={"z": "µm"},
+        ),
+    ),
     ("no_trials", base(study="empty", n_trial=0)),
     ("resume_false_new_study", base(study="fresh", resume=False)),
     ("resume_false_finished_dry_run", base(study=BESIDE, n_trial=4, resume=False)),

@@ -13,10 +13,10 @@ import pandas as pd
 import pyarrow.parquet
 import pytest
 
-from mojo.results import plots
-from mojo.results.aggregate import summary_table, trials_table, write_tables
 from mojo.cli import main as mojo_main
 from mojo.config.study import ConfigError, load_study
+from mojo.results import plots
+from mojo.results.aggregate import summary_table, trials_table, write_tables
 from mojo.trials.files import TABLE_COLUMNS, BatchManifest, TrialRow, write_model
 from mojo.trials.trial import UserCode, code_hashes, config_template, plan_trial, run_trial
 from tests.conftest import Workflow
@@ -30,8 +30,13 @@ def _outputs(folder: Path) -> dict[str, Path]:
 
 
 def _row(trial: int, values: dict, metrics: dict | None = None, status: str = "success") -> TrialRow:
-    return TrialRow(trial=trial, status=status, values=values, metrics=metrics or {"m": float(trial)},
-                    wall_time=0.01 * (trial + 1))
+    return TrialRow(
+        trial=trial,
+        status=status,
+        values=values,
+        metrics=metrics or {"m": float(trial)},
+        wall_time=0.01 * (trial + 1),
+    )
 
 
 # --- 1. columns of any kind -------------------------------------------------------------------
@@ -40,7 +45,11 @@ MIXED_ROWS = [
     # a choice of numbers and strings; a string nominal on a number; booleans; lists; a huge int
     _row(0, {"mixed": 1, "nominal": "low", "flag": True, "shape": [1, 2], "big": 2**70, "whole": 3}),
     _row(1, {"mixed": "a", "nominal": 0.25, "flag": False, "shape": [3], "big": 1, "whole": 4}),
-    _row(2, {"mixed": 2.5, "nominal": 0.75, "flag": True, "shape": [1, 2], "big": 2, "whole": 5}, status="failure"),
+    _row(
+        2,
+        {"mixed": 2.5, "nominal": 0.75, "flag": True, "shape": [1, 2], "big": 2, "whole": 5},
+        status="failure",
+    ),
 ]
 
 
@@ -57,7 +66,7 @@ def test_columns_of_mixed_kinds_make_well_defined_tables(tmp_path):
         # every cell is the value's JSON text, the same in the Parquet file and the CSV
         assert [json.loads(v) for v in table.column(name).to_pylist()] == [r.values[name] for r in MIXED_ROWS]
     from_csv = pd.read_csv(csv, dtype=str, keep_default_na=False)
-    assert list(from_csv["mixed"]) == ['1', '"a"', "2.5"]
+    assert list(from_csv["mixed"]) == ["1", '"a"', "2.5"]
     assert list(from_csv.columns[:3]) == list(TABLE_COLUMNS[:3])
     assert list(from_csv.columns[-2:]) == list(TABLE_COLUMNS[-2:])
     stats = pd.read_csv(summary)
@@ -105,9 +114,13 @@ def test_parameter_with_a_reserved_name_is_refused(name):
 
 
 def _run_mode(tmp_path: Path, mode: str):
-    study = load_study(_study(results_dir=str(tmp_path), overrides={"mode": mode},
-                              parameters={**_study()["parameters"],
-                                          "mode": {"dist": "choice", "values": [mode]}}))
+    study = load_study(
+        _study(
+            results_dir=str(tmp_path),
+            overrides={"mode": mode},
+            parameters={**_study()["parameters"], "mode": {"dist": "choice", "values": [mode]}},
+        )
+    )
     plan = plan_trial(study, 0, tmp_path / "trial_0000", config_template(study, code_hashes(study)))
     return run_trial(plan, UserCode.load(study))
 
@@ -115,17 +128,25 @@ def _run_mode(tmp_path: Path, mode: str):
 def test_a_metric_is_any_real_number_and_nothing_else(tmp_path):
     numbers = _run_mode(tmp_path / "numbers", "numpy")  # NumPy scalars, bools and ints
     assert numbers.status == "success", numbers.reason
-    assert numbers.metrics == {"angle": pytest.approx(numbers.metrics["angle"]), "speed": 3.0, "flag": 1.0, "off": 0.0}
+    assert numbers.metrics == {
+        "angle": pytest.approx(numbers.metrics["angle"]),
+        "speed": 3.0,
+        "flag": 1.0,
+        "off": 0.0,
+    }
     assert all(type(v) is float for v in numbers.metrics.values())
     text = _run_mode(tmp_path / "text", "string")  # float("1.5") would silently accept it
     assert (text.status, text.metrics) == ("error", {})
 
 
-@pytest.mark.parametrize("mode, reason", [
-    ("nan", "metric speed is nan"),
-    ("inf", "metric speed is -inf"),
-    ("objective_inf", "objective is inf"),
-])
+@pytest.mark.parametrize(
+    "mode, reason",
+    [
+        ("nan", "metric speed is nan"),
+        ("inf", "metric speed is -inf"),
+        ("objective_inf", "objective is inf"),
+    ],
+)
 def test_non_finite_metric_or_objective_is_a_failure_naming_it(tmp_path, mode, reason):
     result = _run_mode(tmp_path, mode)
     assert (result.status, result.reason) == ("failure", reason)
@@ -135,12 +156,15 @@ def test_non_finite_metric_or_objective_is_a_failure_naming_it(tmp_path, mode, r
         assert result.metrics["speed"] is None
 
 
-@pytest.mark.parametrize("mode, words", [
-    ("reserved", ["metric 'status'", "reserved", ", ".join(TABLE_COLUMNS)]),
-    ("parameter", ["metric 'length'", "parameter"]),
-    ("string", ["metric 'speed'", "'1.5'", "not a real number"]),
-    ("none", ["metric 'speed'", "None", "not a real number"]),
-])
+@pytest.mark.parametrize(
+    "mode, words",
+    [
+        ("reserved", ["metric 'status'", "reserved", ", ".join(TABLE_COLUMNS)]),
+        ("parameter", ["metric 'length'", "parameter"]),
+        ("string", ["metric 'speed'", "'1.5'", "not a real number"]),
+        ("none", ["metric 'speed'", "None", "not a real number"]),
+    ],
+)
 def test_metric_with_a_taken_name_or_no_number_is_an_error_naming_it(tmp_path, mode, words):
     result = _run_mode(tmp_path, mode)
     assert result.status == "error"
@@ -154,7 +178,9 @@ def test_plots_and_summary_say_when_no_trial_succeeded(tmp_path, monkeypatch):
     original = plots.note
     monkeypatch.setattr(plots, "note", lambda ax, text: (notes.append(text), original(ax, text)))
     outputs = _outputs(tmp_path)
-    plots.monte_carlo_plots(table.to_pandas(), summary_table(table, rows).to_pandas(), {"length": "m"}, outputs)
+    plots.monte_carlo_plots(
+        table.to_pandas(), summary_table(table, rows).to_pandas(), {"length": "m"}, outputs
+    )
     assert sum("no trial succeeded (4 trials: failure 4)" in n for n in notes) == 2  # metrics, scatter
     assert "no trial succeeded (4 trials: failure 4)" in outputs["summary"].read_text()
 
@@ -169,11 +195,17 @@ def _trial_files(folder: Path) -> dict[str, bytes]:
 @pytest.mark.slow
 def test_odd_values_run_to_tables_that_match_the_trial_files(workflow: Workflow):
     modes = ["plain", "numpy", "nan", "reserved", "string", "objective_inf"]
-    workflow.write_config(_study(n_trial=6, n_proc=2, parameters={
-        "mode": {"dist": "choice", "values": modes},
-        "mixed": {"dist": "choice", "values": [1, "one", 2.5, [1, 2]]},
-        "length": {"dist": "uniform", "low": 0.4, "high": 0.6, "unit": "m"},
-    }))
+    workflow.write_config(
+        _study(
+            n_trial=6,
+            n_proc=2,
+            parameters={
+                "mode": {"dist": "choice", "values": modes},
+                "mixed": {"dist": "choice", "values": [1, "one", 2.5, [1, 2]]},
+                "length": {"dist": "uniform", "low": 0.4, "high": 0.6, "unit": "m"},
+            },
+        )
+    )
     workflow.run()
     study = workflow.study_dir("edges")
     table = pyarrow.parquet.read_table(study / "trials.parquet")
@@ -184,7 +216,11 @@ def test_odd_values_run_to_tables_that_match_the_trial_files(workflow: Workflow)
         folder = study / f"trial_{row['trial']:04d}"
         result = json.loads((folder / "result.json").read_text())
         values = json.loads((folder / "named_values.json").read_text())
-        assert (row["status"], row["reason"], row["objective"]) == (result["status"], result["reason"], result["objective"])
+        assert (row["status"], row["reason"], row["objective"]) == (
+            result["status"],
+            result["reason"],
+            result["objective"],
+        )
         assert {m: row[m] for m in result["metrics"]} == result["metrics"]
         assert row["mixed"] == csv_mixed == json.dumps(values["mixed"]["value"])
         assert row["status"] == expected.get(values["mode"]["value"], "success"), row["reason"]
@@ -219,15 +255,29 @@ def test_resume_false_refuses_only_to_change_a_finished_study(workflow: Workflow
 
 @pytest.mark.slow
 def test_an_optimisation_is_known_to_status_show_and_report(workflow: Workflow, capsys):
-    workflow.write_config({
-        "study": "box", "seed": 11, "n_proc": 2, "n_trial": 3,
-        "generator": "mojo.examples.sliding_box:build", "metrics": "mojo.examples.sliding_box:metrics",
-        "objective": "mojo.examples.sliding_box:objective", "duration": 0.5,
-        "parameters": {"friction": {"dist": "uniform", "low": 0.1, "high": 1.5},
-                       "speed": {"dist": "constant", "value": 2.0}},
-        "optimize": {"direction": "minimize", "n_trial": 4, "trials_per_round": 2, "evals_per_trial": 2,
-                     "search_space": {"friction": {"type": "float", "low": 0.1, "high": 1.5}}},
-    })
+    workflow.write_config(
+        {
+            "study": "box",
+            "seed": 11,
+            "n_proc": 2,
+            "n_trial": 3,
+            "generator": "mojo.examples.sliding_box:build",
+            "metrics": "mojo.examples.sliding_box:metrics",
+            "objective": "mojo.examples.sliding_box:objective",
+            "duration": 0.5,
+            "parameters": {
+                "friction": {"dist": "uniform", "low": 0.1, "high": 1.5},
+                "speed": {"dist": "constant", "value": 2.0},
+            },
+            "optimize": {
+                "direction": "minimize",
+                "n_trial": 4,
+                "trials_per_round": 2,
+                "evals_per_trial": 2,
+                "search_space": {"friction": {"type": "float", "low": 0.1, "high": 1.5}},
+            },
+        }
+    )
     workflow.run()  # no target named: an optimisation config's default target is the optimisation
     study = workflow.study_dir("box")
     assert (study / "optimize" / "best.json").exists() and not list(study.glob("trial_*"))
@@ -263,16 +313,19 @@ def results(tmp_path) -> Path:
     return tmp_path / "results"
 
 
-@pytest.mark.parametrize("command, path, words", [
-    ("status", ".", ["is a results folder holding studies a, b", "results/a"]),
-    ("status", "a/trial_0003", ["is a trial folder", "mojo show"]),
-    ("status", "nowhere", ["does not exist"]),
-    ("status", "../notes.txt", ["is a file"]),
-    ("status", "..", ["is not a study folder"]),
-    ("show", "a", ["is a study folder", "add a trial number"]),
-    ("show", ".", ["is a results folder holding studies a, b"]),
-    ("show", "nowhere", ["does not exist"]),
-])
+@pytest.mark.parametrize(
+    "command, path, words",
+    [
+        ("status", ".", ["is a results folder holding studies a, b", "results/a"]),
+        ("status", "a/trial_0003", ["is a trial folder", "mojo show"]),
+        ("status", "nowhere", ["does not exist"]),
+        ("status", "../notes.txt", ["is a file"]),
+        ("status", "..", ["is not a study folder"]),
+        ("show", "a", ["is a study folder", "add a trial number"]),
+        ("show", ".", ["is a results folder holding studies a, b"]),
+        ("show", "nowhere", ["does not exist"]),
+    ],
+)
 def test_status_and_show_refuse_a_folder_they_do_not_take(results, capsys, command, path, words):
     assert mojo_main([command, str(results / path)]) == 2
     captured = capsys.readouterr()

@@ -20,11 +20,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mojo.results import aggregate
-from mojo.trials.batch import run_batch
 from mojo.config.study import load_study
+from mojo.results import aggregate
 from mojo.results.show import format_trial, load_trial
 from mojo.results.status import format_status, scan
+from mojo.trials.batch import run_batch
 from tests.conftest import REPO, Workflow, ball_config, reproducible_files
 
 CONFIG = ball_config(n_trial=6)  # n_proc 2: batches 0-2 and 3-5
@@ -72,7 +72,9 @@ def without_timings(result: bytes) -> dict:
 def assert_tables_match_trials(study: Path) -> None:
     table = pd.read_parquet(study / "trials.parquet").set_index("trial")
     assert list(table.index) == list(range(6))
-    assert pd.read_csv(study / "trials.csv")["wall_time"].tolist() == pytest.approx(table["wall_time"].tolist())
+    assert pd.read_csv(study / "trials.csv")["wall_time"].tolist() == pytest.approx(
+        table["wall_time"].tolist()
+    )
     for number in range(6):
         result = json.loads((study / f"trial_{number:04d}" / "result.json").read_text())
         row = table.loc[number]
@@ -258,7 +260,10 @@ def test_status_and_show_name_the_unreadable_file(finished: Workflow, name: str,
     assert list(status.unreadable) == [f"{DAMAGED_TRIAL}/{name}"]
     assert status.finished == 5 and status.left == 1 and status.started == 1  # to be re-made
     text = format_status(status)
-    assert f"{DAMAGED_TRIAL}/{name}: " in text and "not finished (running or interrupted) 1, not started 0" in text
+    assert (
+        f"{DAMAGED_TRIAL}/{name}: " in text
+        and "not finished (running or interrupted) 1, not started 0" in text
+    )
 
     trial = load_trial(study / DAMAGED_TRIAL)
     assert list(trial["unreadable"]) == [name]
@@ -279,7 +284,9 @@ def test_show_command_reports_unreadable_files_without_a_traceback(finished: Wor
     damage(trial / "result.json", "garbled", "result.json")
     damage(trial / "named_values.json", "wrong_schema", "named_values.json")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    shown = subprocess.run([sys.executable, "-m", "mojo.cli", "show", str(trial)], capture_output=True, text=True, env=env)
+    shown = subprocess.run(
+        [sys.executable, "-m", "mojo.cli", "show", str(trial)], capture_output=True, text=True, env=env
+    )
     assert shown.returncode == 0 and "Traceback" not in shown.stderr
     assert "named_values.json: " in shown.stdout and "result.json: " in shown.stdout
     assert "result: unreadable" in shown.stdout

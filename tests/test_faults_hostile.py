@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from mojo.config.study import PROJECT_DIRS, ConfigError, load_study
 from mojo.slurm import guard as cluster
 from mojo.workflow import locks
-from mojo.config.study import PROJECT_DIRS, ConfigError, load_study
 from tests.conftest import REPO, SNAKEMAKE, Workflow, ball_config, reproducible_files
 
 # --------------------------------------------------------------------------- results_dir
@@ -40,8 +40,20 @@ def refused(results_dir: str) -> str:
 
 @pytest.mark.parametrize(
     "results_dir",
-    ["", "   ", "R/\nx", "R/\x00x", "R\tx", "R/\x1b[31m", "R/$(touch pwned)", "R/`touch pwned`",
-     "R/${HOME}", 'R/"q"', "R/it's", "R\\x"],
+    [
+        "",
+        "   ",
+        "R/\nx",
+        "R/\x00x",
+        "R\tx",
+        "R/\x1b[31m",
+        "R/$(touch pwned)",
+        "R/`touch pwned`",
+        "R/${HOME}",
+        'R/"q"',
+        "R/it's",
+        "R\\x",
+    ],
 )
 def test_results_dir_with_unsafe_text_is_refused(results_dir: str):
     refused(results_dir)
@@ -108,8 +120,15 @@ def test_results_dir_under_home_and_outside_is_named_once(tmp_path: Path, monkey
 
 @pytest.mark.parametrize(
     "arg",
-    ["metric_units={z: $(touch pwned)}", "results_dir=`touch pwned`", "study=a$HOME",
-     "metric_units={z: 'm'}", 'metric_units={z: "m"}', "study=a\\b", "study=a\nb"],
+    [
+        "metric_units={z: $(touch pwned)}",
+        "results_dir=`touch pwned`",
+        "study=a$HOME",
+        "metric_units={z: 'm'}",
+        'metric_units={z: "m"}',
+        "study=a\\b",
+        "study=a\nb",
+    ],
 )
 def test_config_values_a_slurm_shell_would_run_are_refused(arg: str):
     with pytest.raises(cluster.SlurmRunError) as caught:
@@ -141,8 +160,7 @@ def lock_holder(call: str) -> subprocess.Popen:
         "import time; from pathlib import Path; from mojo.workflow import locks; "
         f"held = {call}; assert held; print('held', flush=True); time.sleep(60)"
     )
-    holder = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
     return holder
 
@@ -202,11 +220,26 @@ SLOW = {"generator": "tests.hostile_models:slow_ball", "gen_kwargs": {"delay": 0
 
 def start(workflow: Workflow, *args: str) -> subprocess.Popen:
     """``snakemake`` in its own process group, as a user starts it from a shell."""
-    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workflow.workdir),
-               "--configfile", str(workflow.config_path), *args]
+    command = [
+        *SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workflow.workdir),
+        "--configfile",
+        str(workflow.config_path),
+        *args,
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(command, cwd=workflow.workdir, env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        command,
+        cwd=workflow.workdir,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_for_results(workflow: Workflow, count: int, process: subprocess.Popen) -> None:
@@ -240,10 +273,12 @@ def test_rerun_after_kill_9_needs_no_unlock(tmp_path: Path):
     assert len(list(killed.study_dir().glob("trial_*/result.json"))) < 6
 
     done = subprocess.run(
-        [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(killed.config_path),
-         "--cores", "1"],
-        cwd=killed.workdir, env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True, text=True, timeout=300,
+        [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(killed.config_path), "--cores", "1"],
+        cwd=killed.workdir,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output

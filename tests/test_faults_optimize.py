@@ -44,7 +44,9 @@ def run_loop(folder: Path, config: dict | None = None, kill: str | None = None, 
         env[KILL_ENV] = kill
     command = [sys.executable, "-m", "tests.fault_optimize_models", str(path)]
     if not wait:
-        return subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
     return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -72,7 +74,12 @@ def snapshot(folder: Path) -> dict:
         name: pd.read_parquet(out / f"{name}.parquet").drop(columns="wall_time").to_json()
         for name in ("trials", "evaluations")
     }
-    return {"rounds": rounds, "trials": trials, "best": json.loads((out / "best.json").read_text()), "tables": tables}
+    return {
+        "rounds": rounds,
+        "trials": trials,
+        "best": json.loads((out / "best.json").read_text()),
+        "tables": tables,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +167,9 @@ def test_trials_a_killed_step_created_for_another_search_space_are_discarded(tmp
     assert [t.state.name for t in stored] == ["FAIL"] * 3 + ["COMPLETE"] * 8
     for trial in stored[3:]:
         assert 0.3 <= trial.params["friction"] <= 0.4
-    assert sorted(p.name for p in opt_dir(tmp_path).glob("trial_*")) == [f"trial_{n:04d}_eval_0" for n in range(3, 11)]
+    assert sorted(p.name for p in opt_dir(tmp_path).glob("trial_*")) == [
+        f"trial_{n:04d}_eval_0" for n in range(3, 11)
+    ]
     best = json.loads((opt_dir(tmp_path) / "best.json").read_text())
     assert best["n_trial"] == 8 and best["trial"] >= 3
 
@@ -189,7 +198,9 @@ def test_a_second_run_sharing_the_results_folder_is_refused(tmp_path):
     assert second.returncode != 0
     assert f"another run of the optimisation 'box' is running (pid {first.pid}" in second.stderr
     assert first.returncode == 0, err
-    stored = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{Path(results) / STUDY / 'optimize' / 'study.db'}")
+    stored = optuna.load_study(
+        study_name=STUDY, storage=f"sqlite:///{Path(results) / STUDY / 'optimize' / 'study.db'}"
+    )
     assert [t.number for t in stored.trials] == list(range(6))
     assert all(t.state.name == "COMPLETE" for t in stored.trials)
     assert json.loads((Path(results) / STUDY / "optimize" / "best.json").read_text())["n_trial"] == 6
@@ -201,8 +212,9 @@ def test_an_owner_on_another_host_is_refused_until_its_last_step_is_old(tmp_path
     from mojo.optimize.owner import OWNER_ATTR, STALE_AFTER_S
 
     opt_dir(tmp_path).mkdir(parents=True)
-    ostudy = optuna.create_study(study_name=STUDY, storage=f"sqlite:///{opt_dir(tmp_path) / 'study.db'}",
-                                 direction="minimize")
+    ostudy = optuna.create_study(
+        study_name=STUDY, storage=f"sqlite:///{opt_dir(tmp_path) / 'study.db'}", direction="minimize"
+    )
     assert socket.gethostname() != "elsewhere"
     record = {"run": "r1", "host": "elsewhere", "pid": 1, "started": time.time(), "heartbeat": time.time()}
     ostudy.set_user_attr(OWNER_ATTR, record)
@@ -222,7 +234,10 @@ def test_an_owner_on_another_host_is_refused_until_its_last_step_is_old(tmp_path
     ("storage", "says"),
     [
         ("not a url", "optimize.storage = 'not a url': is not a database URL"),
-        ("postgresql://user@host/db", "optimize.storage = 'postgresql://user@host/db': needs the database driver 'psycopg2'"),
+        (
+            "postgresql://user@host/db",
+            "optimize.storage = 'postgresql://user@host/db': needs the database driver 'psycopg2'",
+        ),
         ("nosuchdb://host/db", "optimize.storage = 'nosuchdb://host/db': is not a database URL"),
     ],
 )
@@ -268,10 +283,24 @@ def test_a_second_snakemake_run_sharing_the_results_folder_stops_before_any_job(
     for workflow in (one, two):
         workflow.workdir.mkdir()
         workflow.write_config(config)
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(one.workdir),
-               "--configfile", str(one.config_path), "--cores", "2", "optimize"]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(one.workdir),
+        "--configfile",
+        str(one.config_path),
+        "--cores",
+        "2",
+        "optimize",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    first = subprocess.Popen(command, cwd=one.workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(
+        command, cwd=one.workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         out = results / STUDY / "optimize"
         deadline = time.time() + 120
@@ -284,7 +313,9 @@ def test_a_second_snakemake_run_sharing_the_results_folder_stops_before_any_job(
         log, _ = first.communicate(timeout=300)
     assert second.returncode != 0, "a second run of the optimisation ran beside the first"
     assert first_alive, "the first run ended before the second was refused: slow it down"
-    assert f"another run of the optimisation 'box' is running (pid {first.pid}" in second.stdout + second.stderr
+    assert (
+        f"another run of the optimisation 'box' is running (pid {first.pid}" in second.stdout + second.stderr
+    )
     assert first.returncode == 0, log
     import optuna
 
@@ -300,8 +331,20 @@ def snakemake_run(workflow: Workflow, kill: str | None = None, hooks: Path | Non
     env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (hooks, REPO) if p)
     if kill:
         env[KILL_ENV] = kill
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workflow.workdir),
-               "--configfile", str(workflow.config_path), "--cores", "2", "optimize"]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workflow.workdir),
+        "--configfile",
+        str(workflow.config_path),
+        "--cores",
+        "2",
+        "optimize",
+    ]
     return subprocess.run(command, cwd=workflow.workdir, env=env, capture_output=True, text=True, timeout=300)
 
 

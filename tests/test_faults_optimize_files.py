@@ -40,7 +40,7 @@ FILES = {
 WRONG_SCHEMA = {
     "first_round": b'{"round": 0, "study_name": "box"}\n',
     "round": b'{"round": 1, "jobs": 1}\n',
-    "stop_round": b'[]\n',
+    "stop_round": b"[]\n",
     "manifest": b'{"round": 0, "job": 0, "rows": []}\n',
     "evaluation_result": b'{"trial": 1001, "status": "success"}\n',
     "evaluation_config": b'{"study": "box"}\n',
@@ -52,12 +52,14 @@ DAMAGES = ["truncated", "garbled", "empty", "wrong_schema"]
 
 def damage(path: Path, how: str, kind: str) -> None:
     data = path.read_bytes()
-    path.write_bytes({
-        "truncated": lambda: data[: len(data) // 2],
-        "garbled": lambda: random.Random(7).randbytes(len(data)),
-        "empty": lambda: b"",
-        "wrong_schema": lambda: WRONG_SCHEMA[kind],
-    }[how]())
+    path.write_bytes(
+        {
+            "truncated": lambda: data[: len(data) // 2],
+            "garbled": lambda: random.Random(7).randbytes(len(data)),
+            "empty": lambda: b"",
+            "wrong_schema": lambda: WRONG_SCHEMA[kind],
+        }[how]()
+    )
 
 
 def snapshot(out: Path) -> dict[str, tuple[int, bytes]]:
@@ -81,7 +83,9 @@ def storage_trials(out: Path) -> list:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name="box", storage=f"sqlite:///{out / 'study.db'}")
-    return [(t.number, t.state.name, t.params, t.value, t.user_attrs) for t in study.get_trials(deepcopy=False)]
+    return [
+        (t.number, t.state.name, t.params, t.value, t.user_attrs) for t in study.get_trials(deepcopy=False)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +126,9 @@ def test_a_damaged_optimisation_file_is_remade_and_nothing_else(finished: Workfl
     if kind.startswith("evaluation"):  # re-simulated: only its timings differ
         result = json.loads((out / EVALUATION / "result.json").read_text())
         assert {k: v for k, v in result.items() if k not in ("wall_time", "timings")} == {
-            k: v for k, v in json.loads(before[f"{EVALUATION}/result.json"][1]).items() if k not in ("wall_time", "timings")
+            k: v
+            for k, v in json.loads(before[f"{EVALUATION}/result.json"][1]).items()
+            if k not in ("wall_time", "timings")
         }
         assert (out / name).read_bytes() == original or name.endswith("result.json")
     elif kind not in ("trials_table", "evaluations_csv"):
@@ -168,7 +174,9 @@ def test_status_names_a_damaged_optimisation_file(finished: Workflow, kind: str)
     study = finished.workdir / "results/box"
     damage(study / "optimize" / FILES[kind], "garbled", kind)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    shown = subprocess.run([sys.executable, "-m", "mojo.cli", "status", str(study)], capture_output=True, text=True, env=env)
+    shown = subprocess.run(
+        [sys.executable, "-m", "mojo.cli", "status", str(study)], capture_output=True, text=True, env=env
+    )
     assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
     assert f"optimize/{FILES[kind]}: " in shown.stdout
     assert f"optimize/{FILES[kind]}" in scan(study).optimization.unreadable

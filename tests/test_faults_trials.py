@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mojo.trials.batch import TRIAL_LOG_LIMIT, run_batch
 from mojo.config.study import ConfigError, load_study
+from mojo.trials.batch import TRIAL_LOG_LIMIT, run_batch
 from mojo.trials.layout import trial_dir
 from tests.conftest import REPO, Workflow, ball_config
 
@@ -72,14 +72,17 @@ def wait_for(condition, what: str, seconds: float = 30) -> None:
 
 
 def fault_config(tmp_path: Path, modes: list[str], **changes) -> dict:
-    return ball_config(
-        results_dir=str(tmp_path / "results"),
-        n_trial=len(modes),
-        runtime="tests.fault_trial_models:run",
-        run_kwargs={"modes": modes},
-        metrics=None,
-        parameters={},
-    ) | changes
+    return (
+        ball_config(
+            results_dir=str(tmp_path / "results"),
+            n_trial=len(modes),
+            runtime="tests.fault_trial_models:run",
+            run_kwargs={"modes": modes},
+            metrics=None,
+            parameters={},
+        )
+        | changes
+    )
 
 
 def fault_study(tmp_path: Path, modes: list[str], **changes):
@@ -114,10 +117,14 @@ def test_a_timed_out_trial_takes_its_children_along(tmp_path, pids):
 
 def test_a_killed_job_takes_its_trial_and_the_trial_s_children_along(tmp_path, pids):
     config = fault_config(tmp_path, ["fork_hang"])
-    script = "import json, sys; from mojo.trials.batch import run_batch; from mojo.config.study import load_study; " \
-             "run_batch(load_study(json.loads(sys.argv[1])), 0, 0)"
-    job = subprocess.Popen([sys.executable, "-c", script, json.dumps(config)],
-                           env={**os.environ, "PYTHONPATH": str(REPO)})
+    script = (
+        "import json, sys; from mojo.trials.batch import run_batch; "
+        "from mojo.config.study import load_study; "
+        "run_batch(load_study(json.loads(sys.argv[1])), 0, 0)"
+    )
+    job = subprocess.Popen(
+        [sys.executable, "-c", script, json.dumps(config)], env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
     try:
         wait_for(lambda: len(list(pids.iterdir())) == 2, "the trial to start")
     finally:
@@ -136,10 +143,17 @@ def test_a_crashed_trial_takes_its_children_along(tmp_path, pids):
 
 @pytest.mark.slow
 def test_a_study_whose_trials_fork_finishes_through_snakemake(workflow: Workflow, pids):
-    workflow.write_config(ball_config(
-        n_trial=3, n_proc=1, runtime="tests.fault_trial_models:run", metrics=None, parameters={},
-        run_kwargs={"modes": ["fork", "fork_setsid", "ok"]}, trial_timeout=30,
-    ))
+    workflow.write_config(
+        ball_config(
+            n_trial=3,
+            n_proc=1,
+            runtime="tests.fault_trial_models:run",
+            metrics=None,
+            parameters={},
+            run_kwargs={"modes": ["fork", "fork_setsid", "ok"]},
+            trial_timeout=30,
+        )
+    )
     workflow.run(timeout=120)
     table = pd.read_csv(workflow.study_dir() / "trials.csv")
     assert list(table["status"]) == ["success"] * 3
@@ -210,7 +224,16 @@ def test_a_real_ctrl_c_records_nothing_and_stops_the_batch(tmp_path):
 def test_sys_exit_is_recorded_with_the_code_asked_for_and_the_worker_kept(tmp_path):
     modes = ["ok", "exit3", "exit_none", "exit_msg", "ok", "os_exit5", "os_exit130", "ok"]
     _, rows = run_faults(tmp_path, modes)
-    assert [r.status for r in rows] == ["success", "error", "error", "error", "success", "error", "error", "success"]
+    assert [r.status for r in rows] == [
+        "success",
+        "error",
+        "error",
+        "error",
+        "success",
+        "error",
+        "error",
+        "success",
+    ]
     assert rows[1].reason == "the trial called sys.exit(3)"
     assert rows[2].reason == "the trial called sys.exit(None)"
     assert rows[3].reason == "the trial called sys.exit('bad parameters')"

@@ -5,8 +5,8 @@ editable install (tests/install_env.py, once per session); ``mojo init`` then ma
 in a temporary folder outside the repository, and each step a user takes there is run with only
 that environment on PATH: a study, a dry run, the report, ``mojo status``, an optimisation and a
 run through the SLURM profile on the single-node test cluster. Each step's files and words are
-checked, not only its exit code. Small studies (a few trials) keep the file at about a minute
-beyond the shared install.
+checked, not only its exit code. Small studies (a few trials) keep the file at about 25 s beyond
+the shared install (35 s; about 65 s for the file alone).
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def study(installed: Venv, outside: Path) -> tuple[Path, str, str]:  # noqa: F81
 def test_the_environment_runs_the_installed_wheel(installed: Venv, outside: Path):  # noqa: F811
     shown = installed.run(
         "python -c 'import mojo, mojo.workflow; print(mojo.__file__); print(mojo.workflow.SNAKEFILE)';"
-        " command -v python snakemake mojo", cwd=outside).stdout.split()
+        " command -v python snakemake mojo",
+        cwd=outside,
+    ).stdout.split()
     for path in shown:
         assert Path(path).is_relative_to(installed.root), f"{path} is not from the fresh environment"
     # No test extras came with it.
@@ -104,21 +106,29 @@ def test_an_optimisation_from_the_bundled_example(installed: Venv, outside: Path
     assert "4 of 4 trials asked, 4 told" in text
     # Optuna's own tools open the study as it is.
     loaded = installed.run(
-        f"python -c \"import optuna; print(len(optuna.load_study(study_name=None, "
-        f"storage='sqlite:///{opt / 'study.db'}').trials))\"", cwd=folder).stdout
+        f'python -c "import optuna; print(len(optuna.load_study(study_name=None, '
+        f"storage='sqlite:///{opt / 'study.db'}').trials))\"",
+        cwd=folder,
+    ).stdout
     assert loaded.split()[-1] == "4"
 
 
 @pytest.mark.slurm
 def test_a_study_through_the_slurm_profile(installed: Venv, outside: Path, slurm: Slurm):  # noqa: F811
     folder, name = init(installed, outside, "my-cluster-study")
-    env = {**installed.env, "SLURM_CONF": slurm.cluster.env["SLURM_CONF"],
-           "PATH": f"{slurm.sbatch_log.parent}:{installed.env['PATH']}"}
+    env = {
+        **installed.env,
+        "SLURM_CONF": slurm.cluster.env["SLURM_CONF"],
+        "PATH": f"{slurm.sbatch_log.parent}:{installed.env['PATH']}",
+    }
     before = len(slurm.submissions())
-    done = installed.run(f"snakemake --profile profiles/slurm --config n_trial={N_TRIAL} n_proc=2"
-                         " --slurm-init-seconds-before-status-checks 1 --latency-wait 5",
-                         cwd=folder, env=env, timeout=240)
+    done = installed.run(
+        f"snakemake --profile profiles/slurm --config n_trial={N_TRIAL} n_proc=2"
+        " --slurm-init-seconds-before-status-checks 1 --latency-wait 5",
+        cwd=folder,
+        env=env,
+        timeout=240,
+    )
     assert len(slurm.submissions()) - before == 2, done.stdout + done.stderr  # one job per n_proc
     table = pd.read_csv(folder / "results" / name / TABLES["csv"])
     assert list(table["trial"]) == list(range(N_TRIAL)) and set(table["status"]) == {"success"}
-

@@ -66,6 +66,7 @@ PACKAGE_LAYERS = {
     "mojo.workflow": "workflow",
 }
 
+
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -130,6 +131,8 @@ def test_no_import_runs_back_up_the_layers():
 def test_the_walk_sees_late_and_from_package_imports(tmp_path: Path):
     """The checker itself: an import inside a function and ``from mojo.x import module`` count."""
     source = tmp_path / "m.py"
-    source.write_text("from mojo.results import status\n\ndef f():\n    from mojo.optimize.loop import step\n")
+    source.write_text(
+        "from mojo.results import status\n\ndef f():\n    from mojo.optimize.loop import step\n"
+    )
     modules = {"mojo.results", "mojo.results.status", "mojo.optimize.loop"}
     assert imports_of(source, modules) == [(1, "mojo.results.status"), (4, "mojo.optimize.loop")]

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from mojo.config.study import ConfigError, load_study
 from mojo.config.optimize import FloatParam, IntParam
+from mojo.config.study import ConfigError, load_study
 from mojo.optimize.files import EvalRow, eval_number
 from mojo.optimize.scoring import score_trial
 from mojo.optimize.space import contains, distributions, refine
@@ -131,7 +131,7 @@ def test_refine_shrinks_each_numeric_range_around_the_best_and_clips():
     }
     out = refine(space, {"a": 9.0, "b": 10.0, "n": 50}, 0.4)
     assert (out["a"].low, out["a"].high) == (pytest.approx(7.0), 10.0)  # 9 ± 2, clipped at 10
-    assert out["b"].low == pytest.approx(10 ** (1 - 0.4)) and out["b"].high == pytest.approx(10 ** 1.4)
+    assert out["b"].low == pytest.approx(10 ** (1 - 0.4)) and out["b"].high == pytest.approx(10**1.4)
     assert (out["n"].low, out["n"].high) == (30, 70)  # 50 ± 20, on the step grid
     assert contains(out, {"a": 8.0, "b": 10.0, "n": 50}) and not contains(out, {"a": 6.0, "b": 10.0, "n": 50})
     dists = distributions(out)

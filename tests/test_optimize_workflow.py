@@ -97,7 +97,12 @@ def test_reaches_the_known_optimum_and_writes_every_output(workflow: Workflow):
     assert len(study.trials) == 32 and study.best_trial.number == best["trial"]
     assert study.best_value == pytest.approx(best["value"])
     folder = out / f"trial_{best['trial']:04d}_eval_0"
-    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.xml", "named_values.json", "result.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json",
+        "model.xml",
+        "named_values.json",
+        "result.json",
+    ]
     named = json.loads((folder / "named_values.json").read_text())
     assert named["friction"] == {"value": best["params"]["friction"], "unit": None, "source": "optimizer"}
     assert named["speed"]["source"] == "sampled" and named["speed"]["value"] == SPEED
@@ -121,11 +126,27 @@ def test_interrupted_mid_round_resumes_without_asking_again(workflow: Workflow):
     config["run_kwargs"] = {"delay": 0.15}
     workflow.write_config(config)
     out = opt_dir(workflow)
-    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workflow.workdir),
-               "--configfile", str(workflow.config_path), "--cores", "2", "optimize"]
+    command = [
+        *SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workflow.workdir),
+        "--configfile",
+        str(workflow.config_path),
+        "--cores",
+        "2",
+        "optimize",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(command, cwd=workflow.workdir, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command,
+        cwd=workflow.workdir,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     round_2 = out / "rounds" / "round_0002.json"
     deadline = time.time() + 120
     try:

@@ -89,8 +89,12 @@ def run_probe(folder: Path, *args: str) -> list[dict]:
     folder.mkdir()
     (folder / "Snakefile").write_text(PROBE)
     done = subprocess.run(
-        [*SNAKEMAKE, "--cores", "1", *args], cwd=folder, capture_output=True, text=True,
-        timeout=120, check=False,
+        [*SNAKEMAKE, "--cores", "1", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, f"{VERSION}: the probe run failed:\n{done.stdout}\n{done.stderr}"
     record = folder / "record.jsonl"

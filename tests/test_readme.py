@@ -100,8 +100,14 @@ class Shell:
 
     def run(self, command: str, timeout: float = 300) -> str:
         script = f'{command}\nstatus=$?\necho "@@cwd=$PWD"\nexit $status\n'
-        done = subprocess.run(["bash", "-c", script], cwd=self.cwd, env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
+        done = subprocess.run(
+            ["bash", "-c", script],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         assert done.returncode == 0, f"{command!r} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
         stdout, _, cwd = done.stdout.rpartition("@@cwd=")
         self.cwd = Path(cwd.strip())
@@ -153,8 +159,11 @@ def run_as_written(shell: Shell, commands: list[str], request) -> list[str]:
             continue
         if ON_CLUSTER.search(command):
             slurm = request.getfixturevalue("slurm")
-            shell.env = {**shell.env, "SLURM_CONF": slurm.cluster.env["SLURM_CONF"],
-                         "PATH": f"{slurm.sbatch_log.parent}{os.pathsep}{shell.env['PATH']}"}
+            shell.env = {
+                **shell.env,
+                "SLURM_CONF": slurm.cluster.env["SLURM_CONF"],
+                "PATH": f"{slurm.sbatch_log.parent}{os.pathsep}{shell.env['PATH']}",
+            }
             submitted = len(slurm.submissions())
             text = shell.run(command)
             assert "Nothing to be done" in text and len(slurm.submissions()) == submitted, text
@@ -178,7 +187,7 @@ def clone(tmp_path_factory) -> Shell:
     shell = Shell(folder, user_env(home))
     run_study, run_tests = shell_blocks(own_folder=False)[0].commands
     check(shell, run_study, shell.run(run_study, timeout=600))
-    install, ran = run_tests[: -len(PYTEST)], run_tests[-len(PYTEST):]
+    install, ran = run_tests[: -len(PYTEST)], run_tests[-len(PYTEST) :]
     assert ran == PYTEST, f"the second top command should end with {PYTEST!r}: {run_tests!r}"
     shell.run(install, timeout=600)
     shell.env = {**user_env(home, folder / ".venv" / "bin"), "VIRTUAL_ENV": str(folder / ".venv")}
@@ -202,8 +211,12 @@ def test_the_other_commands_run_as_written_in_the_clone(clone: Shell, request):
 
 
 @pytest.mark.slurm
-def test_the_own_study_folder_commands_run_as_written(installed: Venv, wheel: Path, tmp_path: Path,  # noqa: F811
-                                                      request):
+def test_the_own_study_folder_commands_run_as_written(
+    installed: Venv,
+    wheel: Path,
+    tmp_path: Path,  # noqa: F811
+    request,
+):
     assert not tmp_path.resolve().is_relative_to(REPO)
     commands = [c for block in shell_blocks(own_folder=True) for c in block.commands]
     (named,) = [WHEEL_INSTALL.match(c).group(1) for c in commands if WHEEL_INSTALL.match(c)]

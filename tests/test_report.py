@@ -26,9 +26,24 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def _snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     done = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work),
-         "--configfile", str(work / "config.yaml"), "--cores", "2", *args],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(work),
+            "--configfile",
+            str(work / "config.yaml"),
+            "--cores",
+            "2",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done
@@ -102,14 +117,23 @@ def test_environment_recorded_once(study):
 
 def _synthetic_table(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
-    status = rng.choice(["success", "failure", "unstable", "error", "timeout"], n, p=[0.9, 0.04, 0.03, 0.02, 0.01])
-    table = pd.DataFrame({
-        "trial": np.arange(n), "status": status, "reason": np.where(status == "success", None, "boom"),
-        "length": rng.uniform(0.5, 1.5, n), "count": rng.integers(1, 5, n),
-        "shape": rng.choice(["sphere", "box", "capsule"], n),
-        "angle": rng.normal(0, 30, n), "energy": rng.lognormal(1, 0.3, n),
-        "objective": np.full(n, np.nan), "wall_time": rng.lognormal(-4, 0.5, n),
-    })
+    status = rng.choice(
+        ["success", "failure", "unstable", "error", "timeout"], n, p=[0.9, 0.04, 0.03, 0.02, 0.01]
+    )
+    table = pd.DataFrame(
+        {
+            "trial": np.arange(n),
+            "status": status,
+            "reason": np.where(status == "success", None, "boom"),
+            "length": rng.uniform(0.5, 1.5, n),
+            "count": rng.integers(1, 5, n),
+            "shape": rng.choice(["sphere", "box", "capsule"], n),
+            "angle": rng.normal(0, 30, n),
+            "energy": rng.lognormal(1, 0.3, n),
+            "objective": np.full(n, np.nan),
+            "wall_time": rng.lognormal(-4, 0.5, n),
+        }
+    )
     table.loc[table["status"] != "success", ["angle", "energy"]] = np.nan
     summary = pd.DataFrame(
         [{"kind": "status", "name": s, "count": int((status == s).sum())} for s in ("success", "failure")]
@@ -123,8 +147,9 @@ def test_plots_from_any_size(tmp_path, n):
     table, summary = _synthetic_table(n)
     outputs = {name.split(".")[0]: tmp_path / name for name in PLOTS}
     started = time.perf_counter()
-    monte_carlo_plots(table, summary, {"length": "m", "count": None, "shape": None}, outputs,
-                      metric_units={"angle": "deg"})
+    monte_carlo_plots(
+        table, summary, {"length": "m", "count": None, "shape": None}, outputs, metric_units={"angle": "deg"}
+    )
     elapsed = time.perf_counter() - started
     assert all(path.stat().st_size > 1000 for path in outputs.values())
     assert elapsed < 15, f"plots of {n} trials took {elapsed:.1f} s"

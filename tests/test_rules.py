@@ -50,8 +50,12 @@ def _study_folder(tmp_path: Path) -> Path:
 
 def _snakemake(folder: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*SNAKEMAKE, *args], cwd=folder, env={**os.environ, **(env or {})},
-        capture_output=True, text=True, timeout=120,
+        [*SNAKEMAKE, *args],
+        cwd=folder,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -145,6 +149,12 @@ def test_the_optimisation_rules_take_their_paths_from_optimize_files(study_folde
     assert rules["optimize_evals"]["log"] == [f"{opt_dir}/.mojo/logs/evals_{{round}}_{{job}}.log"]
     assert results == {
         f"{opt_dir}/{name}"
-        for name in ("best.json", "trials.parquet", "trials.csv", "evaluations.parquet", "evaluations.csv",
-                     ".mojo/results.json")
+        for name in (
+            "best.json",
+            "trials.parquet",
+            "trials.csv",
+            "evaluations.parquet",
+            "evaluations.csv",
+            ".mojo/results.json",
+        )
     }

@@ -33,7 +33,9 @@ def test_same_seed_same_values_other_seed_other_values():
 
 def test_adding_a_parameter_leaves_the_others_unchanged():
     base = study()
-    grown = study(parameters=ball_config()["parameters"] | {"friction": {"dist": "uniform", "low": 0, "high": 1}})
+    grown = study(
+        parameters=ball_config()["parameters"] | {"friction": {"dist": "uniform", "low": 0, "high": 1}}
+    )
     for trial in range(1, 6):
         before, after = values(base, trial), values(grown, trial)
         assert {k: after[k] for k in before} == before
@@ -80,8 +82,9 @@ def test_overrides_given_as_text_on_the_command_line_become_values():
 
 
 def test_an_override_that_is_not_a_value_of_its_parameter_is_refused():
-    from mojo.config.study import ConfigError
     import pytest
+
+    from mojo.config.study import ConfigError
 
     with pytest.raises(ConfigError, match=r"overrides.i: override '4.5' is not a whole number"):
         study(parameters=ALL_KINDS, overrides={"i": "4.5"})

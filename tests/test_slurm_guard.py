@@ -38,9 +38,7 @@ def fake_slurm(tmp_path: Path, monkeypatch) -> Path:
     for name, text in {"partition": PARTITIONS, "node": NODES, "config": CONFIG}.items():
         (bin_dir / f"{name}.txt").write_text(text)
     log = tmp_path / "scontrol.log"
-    (bin_dir / "scontrol").write_text(
-        f'#!/bin/sh\necho "$*" >> "{log}"\ncat "{bin_dir}/$2.txt"\n'
-    )
+    (bin_dir / "scontrol").write_text(f'#!/bin/sh\necho "$*" >> "{log}"\ncat "{bin_dir}/$2.txt"\n')
     (bin_dir / "sacct").write_text("#!/bin/sh\nexit 0\n")
     for name in ("scontrol", "sacct"):
         (bin_dir / name).chmod(0o755)
@@ -79,7 +77,8 @@ def test_a_guarded_run_reads_the_slurm_config_once(fake_slurm: Path):
     assert settings.partition_config == guard.AUTO_PARTITION_FILE.resolve()
     limits = read_partition_file(settings.partition_config)
     assert [(p.name, p.max_time_s, p.max_cpus) for p in limits.partitions] == [
-        ("short", 600, 2), ("long", 7200, 2),
+        ("short", 600, 2),
+        ("long", 7200, 2),
     ]
     assert limits.max_array_size == 5
     assert workflow.executed == [
@@ -99,8 +98,9 @@ def test_a_configured_partition_file_needs_only_the_config(fake_slurm: Path, tmp
 
 
 def job(rule: str, runtime: int) -> SimpleNamespace:
-    return SimpleNamespace(rule=SimpleNamespace(name=rule), resources={"runtime": runtime},
-                           threads=1, is_local=False)
+    return SimpleNamespace(
+        rule=SimpleNamespace(name=rule), resources={"runtime": runtime}, threads=1, is_local=False
+    )
 
 
 def test_onstart_check_stops_a_slurm_run_whose_job_no_partition_holds(tmp_path: Path):

@@ -21,8 +21,11 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 @pytest.mark.parametrize(
     "template",
-    ["metric_units={{z: $(touch {pwned})}}", "metric_units={{z: m`touch {pwned}`}}",
-     "results_dir=R/$(touch {pwned})"],
+    [
+        "metric_units={{z: $(touch {pwned})}}",
+        "metric_units={{z: m`touch {pwned}`}}",
+        "results_dir=R/$(touch {pwned})",
+    ],
 )
 def test_command_substitution_in_config_runs_nothing(slurm: Slurm, tmp_path: Path, template: str):
     pwned = tmp_path / "pwned"
@@ -32,8 +35,18 @@ def test_command_substitution_in_config_runs_nothing(slurm: Slurm, tmp_path: Pat
     config = write_config(tmp_path / "study.yaml", ball_config(n_trial=2))
     submitted_before = len(slurm.submissions())
 
-    done = slurm.run(tmp_path, config, "--profile", "profiles/slurm", *FAST, *targets,
-                     "--config", arg, cwd=REPO, check=False)
+    done = slurm.run(
+        tmp_path,
+        config,
+        "--profile",
+        "profiles/slurm",
+        *FAST,
+        *targets,
+        "--config",
+        arg,
+        cwd=REPO,
+        check=False,
+    )
 
     message = done.stdout + done.stderr
     assert done.returncode != 0

@@ -228,7 +228,11 @@ def test_max_cpus_per_node_caps_cpus():
 
 
 def test_partition_without_nodes_has_no_node_limits():
-    text = PARTITION_TEXT.splitlines()[2].replace("Nodes=vm", "Nodes=(null)").replace("PartitionName=inf", "PartitionName=empty")
+    text = (
+        PARTITION_TEXT.splitlines()[2]
+        .replace("Nodes=vm", "Nodes=(null)")
+        .replace("PartitionName=inf", "PartitionName=empty")
+    )
     (empty,) = cluster_limits_from(text, NODE_TEXT, "").partitions
     assert (empty.max_mem_mb, empty.max_cpus) == (None, None)
 
@@ -393,13 +397,24 @@ def test_cluster_start_reason_names_missing_programs(monkeypatch):
 
 def test_slurm_conf_keeps_every_path_in_the_cluster_dir(tmp_path):
     cluster = slurm_cluster_module.SlurmCluster(
-        root=tmp_path, node_name="vm", cpus=2, real_memory_mb=8000, max_array_size=5,
-        partitions=slurm_cluster_module.DEFAULT_PARTITIONS, ports=(7001, 7002),
+        root=tmp_path,
+        node_name="vm",
+        cpus=2,
+        real_memory_mb=8000,
+        max_array_size=5,
+        partitions=slurm_cluster_module.DEFAULT_PARTITIONS,
+        ports=(7001, 7002),
     )
     text = slurm_cluster_module.slurm_conf_text(cluster)
     conf = dict(line.split("=", 1) for line in text.splitlines())
-    for key in ("StateSaveLocation", "SlurmdSpoolDir", "SlurmctldPidFile", "SlurmdPidFile",
-                "SlurmctldLogFile", "SlurmdLogFile"):
+    for key in (
+        "StateSaveLocation",
+        "SlurmdSpoolDir",
+        "SlurmctldPidFile",
+        "SlurmdPidFile",
+        "SlurmctldLogFile",
+        "SlurmdLogFile",
+    ):
         assert conf[key].startswith(str(tmp_path)), key
     assert conf["AuthInfo"] == f"socket={tmp_path}/munge/munge.socket"
     assert conf["MaxArraySize"] == "5"
@@ -439,10 +454,16 @@ def test_live_check_request_names_the_longest_partition(slurm_cluster):
 @pytest.mark.slurm
 def test_live_cli_writes_files_the_plugin_reads(slurm_cluster, tmp_path):
     output = tmp_path / "partitions.yaml"
-    env = {**slurm_cluster.env, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **slurm_cluster.env,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
     done = subprocess.run(
         [sys.executable, "-m", "mojo.cli", "slurm", "partitions", "--output", str(output)],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert "short*" in done.stdout and "02:00:00" in done.stdout

@@ -53,19 +53,37 @@ class Slurm:
         }
 
     def command(self, workdir: Path, config: Path, *args: str) -> list[str]:
-        return [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-                "--configfile", str(config), *args]
+        return [
+            *SNAKEMAKE,
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(workdir),
+            "--configfile",
+            str(config),
+            *args,
+        ]
 
-    def run(self, workdir: Path, config: Path, *args: str, cwd: Path | None = None,
-            env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    def run(
+        self,
+        workdir: Path,
+        config: Path,
+        *args: str,
+        cwd: Path | None = None,
+        env: dict | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess:
         done = subprocess.run(
-            self.command(workdir, config, *args), cwd=cwd or workdir, env=env or self.env,
-            capture_output=True, text=True, timeout=240,
+            self.command(workdir, config, *args),
+            cwd=cwd or workdir,
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=240,
         )
         if check and done.returncode != 0:
             raise AssertionError(
-                f"snakemake failed ({done.returncode}):\n{done.stdout}\n{done.stderr}\n"
-                f"{self.cluster.logs()}"
+                f"snakemake failed ({done.returncode}):\n{done.stdout}\n{done.stderr}\n{self.cluster.logs()}"
             )
         return done
 
@@ -75,8 +93,7 @@ class Slurm:
 
     def jobs(self) -> list[tuple[str, str, str]]:
         """(job id, partition, state) of every job the cluster still lists (MinJobAge=600)."""
-        shown = self.cluster.run(find_binary("squeue") or "squeue", "-h", "-t", "all",
-                                 "-o", "%i %P %T")
+        shown = self.cluster.run(find_binary("squeue") or "squeue", "-h", "-t", "all", "-o", "%i %P %T")
         return [tuple(line.split()) for line in shown.stdout.splitlines()]
 
 
@@ -85,14 +102,10 @@ def slurm(slurm_cluster: SlurmCluster, tmp_path_factory) -> Slurm:  # noqa: F811
     shim_dir = tmp_path_factory.mktemp("slurm-shims")
     real_sbatch, real_srun = find_binary("sbatch"), find_binary("srun")
     (shim_dir / "sbatch").write_text(
-        "#!/bin/sh\n"
-        f'echo "$*" >> "{shim_dir / "sbatch.log"}"\n'
-        f'exec "{real_sbatch}" "$@"\n'
+        f'#!/bin/sh\necho "$*" >> "{shim_dir / "sbatch.log"}"\nexec "{real_sbatch}" "$@"\n'
     )
     (shim_dir / "srun").write_text(
-        "#!/bin/sh\n"
-        f'export SLURM_CONF="{slurm_cluster.conf_path}"\n'
-        f'exec "{real_srun}" "$@"\n'
+        f'#!/bin/sh\nexport SLURM_CONF="{slurm_cluster.conf_path}"\nexec "{real_srun}" "$@"\n'
     )
     for shim in ("sbatch", "srun"):
         (shim_dir / shim).chmod(0o755)
@@ -129,9 +142,19 @@ def profile_copy(slurm: Slurm, folder: Path) -> Path:
     for stale in ("partitions.yaml", "cluster.json"):
         (profile / stale).unlink(missing_ok=True)
     query = subprocess.run(
-        [sys.executable, "-m", "mojo.cli", "slurm", "partitions", "--output",
-         str(profile / "partitions.yaml")],
-        env=slurm.env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "mojo.cli",
+            "slurm",
+            "partitions",
+            "--output",
+            str(profile / "partitions.yaml"),
+        ],
+        env=slurm.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert query.returncode == 0, query.stderr
     with (profile / "config.yaml").open("a") as config:
@@ -157,8 +180,9 @@ def test_monte_carlo_on_slurm_matches_a_local_run(slurm: Slurm, tmp_path: Path):
     home.mkdir()
     env = {key: value for key, value in slurm.env.items() if key != "XDG_CONFIG_HOME"}
     env["HOME"] = str(home)
-    install = subprocess.run(["bash", "-c", install_line()], cwd=REPO, env=env,
-                             capture_output=True, text=True)
+    install = subprocess.run(
+        ["bash", "-c", install_line()], cwd=REPO, env=env, capture_output=True, text=True
+    )
     assert install.returncode == 0, install.stderr
     assert (home / ".config" / "snakemake" / "slurm" / "config.yaml").exists()
 
@@ -198,8 +222,7 @@ def test_too_large_a_job_stops_the_run_before_any_submission(slurm: Slurm, tmp_p
     config = write_config(tmp_path / "study.yaml", ball_config(resources={"trial_seconds": 100000}))
     jobs_before, submitted_before = slurm.jobs(), len(slurm.submissions())
 
-    done = slurm.run(tmp_path, config, "--profile", "profiles/slurm", *FAST, *TABLES,
-                     cwd=REPO, check=False)
+    done = slurm.run(tmp_path, config, "--profile", "profiles/slurm", *FAST, *TABLES, cwd=REPO, check=False)
 
     assert done.returncode != 0
     message = done.stdout + done.stderr
@@ -230,7 +253,10 @@ def test_more_jobs_than_max_array_size_run_and_resume_after_a_crash(slurm: Slurm
     started = time.monotonic()
     first = subprocess.Popen(
         slurm.command(workdir, config, "--profile", str(profile), *TABLES),
-        cwd=workdir, env=slurm.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=workdir,
+        env=slurm.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     manifests = study / ".mojo" / "batches"
@@ -244,7 +270,9 @@ def test_more_jobs_than_max_array_size_run_and_resume_after_a_crash(slurm: Slurm
     finished = len(list(manifests.glob("*.json")))
     assert 2 <= finished < n_trial // per_job, "the run was not interrupted halfway"
     # Jobs in flight die with the host's session, as on a node failure: cancel them and wait.
-    for run_id in {re.search(r"--job-name (\S+)", line).group(1) for line in slurm.submissions()[submitted_before:]}:
+    for run_id in {
+        re.search(r"--job-name (\S+)", line).group(1) for line in slurm.submissions()[submitted_before:]
+    }:
         slurm.cluster.run(find_binary("scancel") or "scancel", f"--name={run_id}", check=False)
     wait_until_idle(slurm)
     before = {p.parent.name: p.stat().st_mtime_ns for p in study.glob("trial_*/result.json")}

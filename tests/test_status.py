@@ -17,9 +17,9 @@ from types import SimpleNamespace
 import pytest
 
 from mojo.config.study import load_study
+from mojo.results.status import format_status, scan
 from mojo.trials.files import write_atomic
 from mojo.trials.progress import DETAILED_PROBLEMS, BatchProgress
-from mojo.results.status import format_status, scan
 from mojo.trials.record import write_study_record
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,9 +59,23 @@ def study(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("every_status")
     (work / "config.yaml").write_text(STUDY_CONFIG)
     done = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work),
-         "--configfile", str(work / "config.yaml"), "--cores", "2"],
-        capture_output=True, text=True, env=_env(), timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(work),
+            "--configfile",
+            str(work / "config.yaml"),
+            "--cores",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return work / "results" / "every_status"
@@ -130,7 +144,12 @@ def test_status_while_trials_are_being_written(study, tmp_path):
 def test_status_races_with_a_writer(tmp_path):
     """Folders appear and results are renamed into place while `scan` reads them."""
     study = load_study(
-        {"study": "race", "results_dir": str(tmp_path), "n_trial": 300, "generator": "mojo.examples.pendulum:build"}
+        {
+            "study": "race",
+            "results_dir": str(tmp_path),
+            "n_trial": 300,
+            "generator": "mojo.examples.pendulum:build",
+        }
     )
     write_study_record(study)
     folder = tmp_path / "race"
@@ -160,7 +179,12 @@ def test_status_races_with_a_writer(tmp_path):
 
 def test_throughput_and_eta(tmp_path):
     study = load_study(
-        {"study": "eta", "results_dir": str(tmp_path), "n_trial": 100, "generator": "mojo.examples.pendulum:build"}
+        {
+            "study": "eta",
+            "results_dir": str(tmp_path),
+            "n_trial": 100,
+            "generator": "mojo.examples.pendulum:build",
+        }
     )
     write_study_record(study)
     now = time.time()
@@ -168,7 +192,9 @@ def test_throughput_and_eta(tmp_path):
         trial = tmp_path / "eta" / f"trial_{n:04d}"
         trial.mkdir()
         status = "error" if n % 10 == 3 else "success"
-        (trial / "result.json").write_text(json.dumps({"trial": n, "status": status, "reason": f"boom {n}", "wall_time": 0.9}))
+        (trial / "result.json").write_text(
+            json.dumps({"trial": n, "status": status, "reason": f"boom {n}", "wall_time": 0.9})
+        )
         stamp = now - 1 - 0.5 * (39 - n)
         os.utime(trial / "result.json", (stamp, stamp))
     status = scan(tmp_path / "eta", now=now)
@@ -240,8 +266,11 @@ def test_batch_logs_show_progress(study):
 
 @pytest.mark.slow
 def test_show(study):
-    errors = [t for t in sorted(study.glob("trial_*"))
-              if json.loads((t / "result.json").read_text())["status"] == "error"]
+    errors = [
+        t
+        for t in sorted(study.glob("trial_*"))
+        if json.loads((t / "result.json").read_text())["status"] == "error"
+    ]
     done = _mojo("show", str(errors[0]))
     assert done.returncode == 0, done.stderr
     out = done.stdout

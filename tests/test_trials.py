@@ -6,8 +6,8 @@ from pathlib import Path
 import mujoco
 import pytest
 
-from mojo.trials.batch import run_batch
 from mojo.config.study import load_study
+from mojo.trials.batch import run_batch
 from mojo.trials.files import TRIAL_FILES
 from mojo.trials.layout import trial_dir
 from tests.conftest import ball_config, reproducible_files
@@ -67,18 +67,28 @@ def test_each_outcome_has_its_status_and_reason(tmp_path):
 
 
 def test_failed_check(tmp_path):
-    s = mode_study(tmp_path, overrides={"mode": "ok", "mass": 2.0}, parameters={
-        "mode": {"dist": "choice", "values": MODES},
-        "mass": {"dist": "uniform", "low": 0.5, "high": 3.0, "unit": "kg"},
-    })
+    s = mode_study(
+        tmp_path,
+        overrides={"mode": "ok", "mass": 2.0},
+        parameters={
+            "mode": {"dist": "choice", "values": MODES},
+            "mass": {"dist": "uniform", "low": 0.5, "high": 3.0, "unit": "kg"},
+        },
+    )
     row = run_batch(s, 1, 1).rows[0]
     assert row.status == "failure" and row.reason == "ball too heavy: 2.00 kg"
 
 
 def test_timeout_stops_only_that_trial(tmp_path):
-    s = mode_study(tmp_path, n_trial=3, trial_timeout=1.0, parameters={
-        "mode": {"dist": "choice", "values": ["hang", "ok"], "nominal": "ok"},
-    }, overrides={})
+    s = mode_study(
+        tmp_path,
+        n_trial=3,
+        trial_timeout=1.0,
+        parameters={
+            "mode": {"dist": "choice", "values": ["hang", "ok"], "nominal": "ok"},
+        },
+        overrides={},
+    )
     rows = {row.trial: row for row in run_batch(s, 0, 2).rows}
     statuses = [rows[n].status for n in range(3)]
     assert "timeout" in statuses and statuses[0] == "success"
@@ -87,9 +97,13 @@ def test_timeout_stops_only_that_trial(tmp_path):
 
 
 def test_a_crash_does_not_stop_the_batch(tmp_path):
-    s = mode_study(tmp_path, n_trial=8, parameters={
-        "mode": {"dist": "choice", "values": ["crash", "ok"], "weights": [1, 2], "nominal": "ok"},
-    })
+    s = mode_study(
+        tmp_path,
+        n_trial=8,
+        parameters={
+            "mode": {"dist": "choice", "values": ["crash", "ok"], "weights": [1, 2], "nominal": "ok"},
+        },
+    )
     rows = run_batch(s, 0, 7).rows
     crashed = [r.trial for r in rows if r.status == "error"]
     assert crashed and len(rows) == 8
@@ -148,15 +162,27 @@ def test_config_json_records_what_made_the_trial(tmp_path):
     assert config["study"] == "balls" and config["trial"] == 1 and config["seed"] == 7
     assert config["generator"] == "tests.trial_models:ball"
     assert set(config["code_hashes"]) == {"generator", "runtime", "metrics"}
-    assert config["parameters"]["height"] == {"nominal": None, "unit": "m", "dist": "uniform", "low": 0.5, "high": 1.5}
+    assert config["parameters"]["height"] == {
+        "nominal": None,
+        "unit": "m",
+        "dist": "uniform",
+        "low": 0.5,
+        "high": 1.5,
+    }
     named = json.loads((trial_dir(s, 1) / "named_values.json").read_text())
     assert named["height"]["source"] == "sampled" and named["height"]["unit"] == "m"
 
 
 def test_a_user_runtime_gets_the_trial_and_its_run_kwargs(tmp_path):
     def run(**changes):
-        s = load_study(ball_config(results_dir=str(tmp_path / str(len(list(tmp_path.iterdir())))),
-                                   runtime="tests.trial_models:damped_drop", metrics=None, **changes))
+        s = load_study(
+            ball_config(
+                results_dir=str(tmp_path / str(len(list(tmp_path.iterdir())))),
+                runtime="tests.trial_models:damped_drop",
+                metrics=None,
+                **changes,
+            )
+        )
         return {row.trial: row.metrics for row in run_batch(s, 0, 3).rows}
 
     free = run(run_kwargs={"steps": 400})

@@ -50,7 +50,9 @@ def test_growing_runs_only_new_trials_and_shrinking_deletes_nothing(workflow: Wo
     workflow.write_config(ball_config(trials_per_job=5))
     workflow.run()
     study = workflow.study_dir()
-    before = {p.parent.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in study.glob("trial_*/result.json")}
+    before = {
+        p.parent.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in study.glob("trial_*/result.json")
+    }
 
     workflow.run("--config", "n_trial=20")
     after = {p.parent.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in study.glob("trial_*/result.json")}
@@ -78,7 +80,9 @@ def test_provenance_is_content_not_modification_time(workflow: Workflow):
     workflow.run()
     remade = files_of(study, "result.json")
     assert all(remade[name] != first[name] for name in first)
-    hashes = {json.loads(p.read_text())["code_hashes"]["generator"] for p in study.glob("trial_*/config.json")}
+    hashes = {
+        json.loads(p.read_text())["code_hashes"]["generator"] for p in study.glob("trial_*/config.json")
+    }
     assert len(hashes) == 1
 
     changed = ball_config(generator="my_models:ball", metrics="my_models:height_metrics")
@@ -107,12 +111,18 @@ def test_one_trial_can_be_asked_for_by_its_file(workflow: Workflow):
     assert [p.name for p in study.glob("trial_*")] == ["trial_0003"]
     assert json.loads((study / "trial_0003" / "result.json").read_text())["status"] == "success"
     refused = workflow.run("results/balls/trial_003/model.xml", check=False)
-    assert refused.returncode != 0 and "folders are named like 'trial_0003'" in refused.stdout + refused.stderr
+    assert (
+        refused.returncode != 0 and "folders are named like 'trial_0003'" in refused.stdout + refused.stderr
+    )
 
 
 def test_files_identical_whatever_the_jobs(tmp_path: Path):
     runs = {}
-    for name, changes in {"batched": {}, "one_per_job": {"trials_per_job": 1}, "one_proc": {"n_proc": 1}}.items():
+    for name, changes in {
+        "batched": {},
+        "one_per_job": {"trials_per_job": 1},
+        "one_proc": {"n_proc": 1},
+    }.items():
         (tmp_path / name).mkdir()
         workflow = Workflow(tmp_path / name)
         workflow.write_config(ball_config(n_trial=6, **changes))
@@ -126,7 +136,7 @@ def test_growing_past_a_power_of_ten_renames_folders(workflow: Workflow):
     workflow.write_config(ball_config(n_trial=10, padding=1, trials_per_job=4))
     workflow.run()
     study = workflow.study_dir()
-    before = {name[len("trial_"):]: data for name, data in files_of(study, "result.json").items()}
+    before = {name[len("trial_") :]: data for name, data in files_of(study, "result.json").items()}
     workflow.run("--config", "n_trial=11")
     after = files_of(study, "result.json")
     assert sorted(after) == [f"trial_{n:02d}" for n in range(11)]
@@ -134,17 +144,23 @@ def test_growing_past_a_power_of_ten_renames_folders(workflow: Workflow):
 
 
 def test_every_status_is_counted_and_none_stops_the_study(workflow: Workflow):
-    workflow.write_config(ball_config(
-        n_trial=10,
-        duration=1.0,
-        generator="tests.trial_models:by_mode",
-        metrics="tests.trial_models:checked_metrics",
-        trial_timeout=2.0,
-        parameters={
-            "mode": {"dist": "choice", "values": ["ok", "unstable", "raise", "crash", "hang"], "nominal": "ok"},
-            "mass": {"dist": "uniform", "low": 1.0, "high": 2.0, "unit": "kg"},
-        },
-    ))
+    workflow.write_config(
+        ball_config(
+            n_trial=10,
+            duration=1.0,
+            generator="tests.trial_models:by_mode",
+            metrics="tests.trial_models:checked_metrics",
+            trial_timeout=2.0,
+            parameters={
+                "mode": {
+                    "dist": "choice",
+                    "values": ["ok", "unstable", "raise", "crash", "hang"],
+                    "nominal": "ok",
+                },
+                "mass": {"dist": "uniform", "low": 1.0, "high": 2.0, "unit": "kg"},
+            },
+        )
+    )
     workflow.run()
     study = workflow.study_dir()
     statuses = [json.loads(p.read_text())["status"] for p in sorted(study.glob("trial_*/result.json"))]
@@ -186,11 +202,21 @@ def test_killed_run_resumes_to_identical_files(tmp_path: Path):
     killed = Workflow(tmp_path / "killed")
     killed.workdir.mkdir()
     killed.write_config(config)
-    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(killed.workdir),
-               "--configfile", str(killed.config_path), "--cores", "2"]
+    command = [
+        *SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(killed.workdir),
+        "--configfile",
+        str(killed.config_path),
+        "--cores",
+        "2",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(command, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 120
     while len(list(killed.study_dir().glob("trial_*/result.json"))) < 60 and time.time() < deadline:
         time.sleep(0.05)

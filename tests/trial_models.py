@@ -19,7 +19,11 @@ def ball(values: dict) -> mujoco.MjSpec:
     spec.worldbody.add_geom(type=mujoco.mjtGeom.mjGEOM_PLANE, size=[1, 1, 0.1])
     body = spec.worldbody.add_body(name="ball", pos=[0, 0, values.get("height", 1.0)])
     body.add_freejoint()
-    body.add_geom(type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[values.get("radius", 0.1), 0, 0], mass=values.get("mass", 1.0))
+    body.add_geom(
+        type=mujoco.mjtGeom.mjGEOM_SPHERE,
+        size=[values.get("radius", 0.1), 0, 0],
+        mass=values.get("mass", 1.0),
+    )
     return spec
 
 
@@ -53,7 +57,10 @@ def by_mode(values: dict) -> mujoco.MjSpec | str:
     if mode == "unstable":
         return exploding(values)
     if mode == "xml":
-        return "<mujoco><worldbody><geom type='plane' size='1 1 0.1'/><body pos='0 0 1'><freejoint/><geom size='0.1' mass='1'/></body></worldbody></mujoco>"
+        return (
+            "<mujoco><worldbody><geom type='plane' size='1 1 0.1'/><body pos='0 0 1'><freejoint/>"
+            "<geom size='0.1' mass='1'/></body></worldbody></mujoco>"
+        )
     return ball(values)
 
 
@@ -71,7 +78,9 @@ def checked_metrics(model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, flo
     return height_metrics(model, data)
 
 
-def damped_drop(model: mujoco.MjModel, data: mujoco.MjData, trial, drag: float = 0.0, steps: int = 100) -> dict:
+def damped_drop(
+    model: mujoco.MjModel, data: mujoco.MjData, trial, drag: float = 0.0, steps: int = 100
+) -> dict:
     """A user runtime: pushes the ball up with ``drag`` × its height each step, plus noise seeded
     from the trial, and stops early once the ball is below ``trial.values['height'] / 2``."""
     import numpy as np
