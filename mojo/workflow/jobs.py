@@ -10,12 +10,18 @@ container for, while mojo's jobs run in the environment mojo is installed in. He
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from mojo.config.study import StudyConfig
 from mojo.trials.files import write_atomic
 from mojo.trials.logs import job_log
+
+PYPLOT = threading.Lock()
+"""Held by each plot job: pyplot's current figure is global to the process, and two plot jobs
+in threads of Snakemake's process (``snakemake tables optimize`` of one config) would otherwise
+draw into each other's figures."""
 
 
 def aggregate(manifests: Sequence[str], output: Mapping[str, str], log: str) -> None:
@@ -32,7 +38,7 @@ def plots(manifests: Sequence[str], output: Mapping[str, str], params: Any, log:
     """The Monte Carlo report's plots and summary, from the batch manifests."""
     from mojo.results.plots import plot_study
 
-    with job_log(log) as stream:
+    with PYPLOT, job_log(log) as stream:
         plot_study(manifests, dict(output.items()), params.units, params.metric_units)
         print(f"plots: {', '.join(output.keys())}", file=stream)
 
@@ -79,7 +85,7 @@ def optimize_plots(study: StudyConfig, input: Mapping[str, str], output: Mapping
     """The optimisation's plots for the report."""
     from mojo.optimize.plots import write_plots
 
-    with job_log(log) as stream:
+    with PYPLOT, job_log(log) as stream:
         write_plots(
             study,
             trials=Path(input["trials"]),
