@@ -53,6 +53,8 @@ def refused(results_dir: str) -> str:
         'R/"q"',
         "R/it's",
         "R\\x",
+        "R/{study}",
+        "R}",
     ],
 )
 def test_results_dir_with_unsafe_text_is_refused(results_dir: str):

@@ -79,12 +79,12 @@ def number_width(padding: int, count: int) -> int:
 
 
 def _check_results_dir(value: str) -> str:
-    """``~`` expanded; refused: empty, control or shell-special characters, an existing file
-    on the way, a folder inside the project's package or workflow folders."""
+    """``~`` expanded; refused: empty, control or shell-special characters, braces, an existing
+    file on the way, a folder inside mojo's package folder."""
     def refuse(why: str) -> ValueError:
         return ValueError(
             f"{why}; allowed: a folder (relative to the working folder, absolute, or ~/...) "
-            "outside the project's package and workflow folders, without control characters "
+            "outside mojo's package folder, without control characters, braces "
             f"or any of {' '.join(SHELL_SPECIAL)}"
         )
 
@@ -95,6 +95,8 @@ def _check_results_dir(value: str) -> str:
             "holds a control character or a shell-special character "
             "(SLURM submission pastes file paths into a shell command)"
         )
+    if "{" in value or "}" in value:
+        raise refuse("holds a brace, which Snakemake would read as a wildcard in every rule's path")
     path = Path(os.path.expanduser(value))
     resolved = path.resolve()
     for folder in (resolved, *resolved.parents):
