@@ -53,6 +53,21 @@ def reproducible_files(study_dir: Path) -> dict[str, bytes]:
     }
 
 
+def snakemake_command(workdir: Path, configfile: Path, *args: str) -> list[str]:
+    """How every test starts the real workflow: the repository's Snakefile, run in ``workdir``
+    on ``configfile``."""
+    return [
+        *SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        *args,
+    ]
+
+
 class Workflow:
     """The real workflow, run with ``snakemake`` in its own working folder."""
 
@@ -63,19 +78,11 @@ class Workflow:
     def write_config(self, config: dict) -> None:
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
+    def command(self, *args: str) -> list[str]:
+        return snakemake_command(self.workdir, self.config_path, *args)
+
     def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-        command = [
-            *SNAKEMAKE,
-            "-s",
-            str(REPO / "Snakefile"),
-            "-d",
-            str(self.workdir),
-            "--configfile",
-            str(self.config_path),
-            "--cores",
-            "2",
-            *args,
-        ]
+        command = self.command("--cores", "2", *args)
         env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
         done = subprocess.run(
             command, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout

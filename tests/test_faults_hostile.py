@@ -222,16 +222,7 @@ SLOW = {"generator": "tests.hostile_models:slow_ball", "gen_kwargs": {"delay": 0
 
 def start(workflow: Workflow, *args: str) -> subprocess.Popen:
     """``snakemake`` in its own process group, as a user starts it from a shell."""
-    command = [
-        *SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(workflow.workdir),
-        "--configfile",
-        str(workflow.config_path),
-        *args,
-    ]
+    command = workflow.command(*args)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
         command,

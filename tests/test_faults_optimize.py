@@ -283,20 +283,7 @@ def test_a_second_snakemake_run_sharing_the_results_folder_stops_before_any_job(
     for workflow in (one, two):
         workflow.workdir.mkdir()
         workflow.write_config(config)
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(one.workdir),
-        "--configfile",
-        str(one.config_path),
-        "--cores",
-        "2",
-        "optimize",
-    ]
+    command = one.command("--cores", "2", "optimize")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     first = subprocess.Popen(
         command, cwd=one.workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -331,20 +318,7 @@ def snakemake_run(workflow: Workflow, kill: str | None = None, hooks: Path | Non
     env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (hooks, REPO) if p)
     if kill:
         env[KILL_ENV] = kill
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(workflow.workdir),
-        "--configfile",
-        str(workflow.config_path),
-        "--cores",
-        "2",
-        "optimize",
-    ]
+    command = workflow.command("--cores", "2", "optimize")
     return subprocess.run(command, cwd=workflow.workdir, env=env, capture_output=True, text=True, timeout=300)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, SNAKEMAKE, Workflow
+from tests.conftest import REPO, Workflow
 
 pytestmark = pytest.mark.slow
 
@@ -126,18 +126,7 @@ def test_interrupted_mid_round_resumes_without_asking_again(workflow: Workflow):
     config["run_kwargs"] = {"delay": 0.15}
     workflow.write_config(config)
     out = opt_dir(workflow)
-    command = [
-        *SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(workflow.workdir),
-        "--configfile",
-        str(workflow.config_path),
-        "--cores",
-        "2",
-        "optimize",
-    ]
+    command = workflow.command("--cores", "2", "optimize")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
         command,

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from mojo.results.plots import monte_carlo_plots
+from tests.conftest import REPO, snakemake_command
 
-REPO = Path(__file__).resolve().parents[1]
 PLOTS = ("status.png", "parameters.png", "metrics.png", "scatter.png", "slowest.png", "summary.html")
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -26,20 +26,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def _snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(REPO / "Snakefile"),
-            "-d",
-            str(work),
-            "--configfile",
-            str(work / "config.yaml"),
-            "--cores",
-            "2",
-            *args,
-        ],
+        snakemake_command(work, work / "config.yaml", "--cores", "2", *args),
         capture_output=True,
         text=True,
         env=env,

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import SNAKEMAKE, Workflow, ball_config, reproducible_files
+from tests.conftest import Workflow, ball_config, reproducible_files, snakemake_command
 from tests.conftest_slurm import slurm_cluster  # noqa: F401
 from tests.slurm_cluster import SlurmCluster, find_binary
 
@@ -53,16 +53,7 @@ class Slurm:
         }
 
     def command(self, workdir: Path, config: Path, *args: str) -> list[str]:
-        return [
-            *SNAKEMAKE,
-            "-s",
-            str(REPO / "Snakefile"),
-            "-d",
-            str(workdir),
-            "--configfile",
-            str(config),
-            *args,
-        ]
+        return snakemake_command(workdir, config, *args)
 
     def run(
         self,

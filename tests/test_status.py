@@ -21,8 +21,8 @@ from mojo.results.status import format_status, scan
 from mojo.trials.files import write_atomic
 from mojo.trials.progress import DETAILED_PROBLEMS, BatchProgress
 from mojo.trials.record import write_study_record
+from tests.conftest import REPO, snakemake_command
 
-REPO = Path(__file__).resolve().parents[1]
 N_TRIAL = 24
 STUDY_CONFIG = f"""
 study: every_status
@@ -59,19 +59,7 @@ def study(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("every_status")
     (work / "config.yaml").write_text(STUDY_CONFIG)
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(REPO / "Snakefile"),
-            "-d",
-            str(work),
-            "--configfile",
-            str(work / "config.yaml"),
-            "--cores",
-            "2",
-        ],
+        snakemake_command(work, work / "config.yaml", "--cores", "2"),
         capture_output=True,
         text=True,
         env=_env(),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, SNAKEMAKE, Workflow, ball_config, reproducible_files
+from tests.conftest import REPO, Workflow, ball_config, reproducible_files
 
 pytestmark = pytest.mark.slow
 
@@ -202,17 +202,7 @@ def test_killed_run_resumes_to_identical_files(tmp_path: Path):
     killed = Workflow(tmp_path / "killed")
     killed.workdir.mkdir()
     killed.write_config(config)
-    command = [
-        *SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(killed.workdir),
-        "--configfile",
-        str(killed.config_path),
-        "--cores",
-        "2",
-    ]
+    command = killed.command("--cores", "2")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
         command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
