@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from mojo import init
 from mojo.results import show, status
@@ -31,7 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     slurm.add_partitions_arguments(partitions)
     partitions.set_defaults(func=slurm.partitions_command)
     args = parser.parse_args(argv)
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except BrokenPipeError:  # `mojo status ... | head`: the reader has all it wants
+        # Python would report the pipe again when it flushes stdout at exit: point it at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

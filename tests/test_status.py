@@ -278,3 +278,16 @@ def test_show(study):
 
     missing = _mojo("show", str(study), "9999")
     assert missing.returncode == 2 and "no folder for trial 9999" in missing.stderr
+
+
+def test_output_cut_short_by_its_reader_is_no_error(study):
+    """``mojo status results/x | head``: a reader that stops early is no error, and no traceback."""
+    done = subprocess.run(
+        f"{sys.executable} -m mojo.cli status {study} | true",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
