@@ -88,11 +88,13 @@ def timed(command: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def bench(name: str, n_trial: int, target: str, workdir: Path) -> tuple[float, float]:
-    """Wall seconds of the workflow (``target``, in a new folder under ``workdir``) and of the
-    bare loop."""
+def bench(
+    name: str, n_trial: int, target: str, workdir: Path, extra: dict | None = None
+) -> tuple[float, float]:
+    """Wall seconds of the workflow (``target``, in a new folder under ``workdir``; ``extra``
+    config keys, if any) and of the bare loop."""
     run_dir = Path(tempfile.mkdtemp(prefix=f"{name}-{target}-", dir=workdir))
-    config = {"study": name, "seed": 1, "n_trial": n_trial, "n_proc": 2, **MODELS[name]}
+    config = {"study": name, "seed": 1, "n_trial": n_trial, "n_proc": 2, **MODELS[name], **(extra or {})}
     config_path = run_dir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     (run_dir / "bare.py").write_text(BARE_LOOP)

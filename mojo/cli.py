@@ -21,7 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     status_parser = commands.add_parser("status", help="trial counts, throughput and ETA of a study")
     status.add_arguments(status_parser)
     status_parser.set_defaults(func=status.command)
-    show_parser = commands.add_parser("show", help="one trial's parameters and result; --view opens it")
+    show_parser = commands.add_parser(
+        "show",
+        help="one trial's parameters and result; --view opens it, --plot plots its signals, "
+        "--render pictures it",
+    )
     show.add_arguments(show_parser)
     show_parser.set_defaults(func=show.command)
     slurm_commands = commands.add_parser("slurm", help="SLURM cluster tools").add_subparsers(

@@ -3,14 +3,16 @@
 A user runtime replaces :func:`simulate` (controllers, custom stop conditions). It is called as
 ``runtime(model, data, trial, *run_args, **run_kwargs)`` and returns a dict of metrics. To stop at
 the first sign of diverging physics, step with :func:`step` (it raises :class:`Unstable`), and
-raise :class:`TrialFailed` when a check of your own fails.
+raise :class:`TrialFailed` when a check of your own fails. :func:`step` also takes the samples
+of :func:`sample_every` (the study's ``signals``), so a runtime that steps through it records them.
 """
 
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import mujoco
 import numpy as np
@@ -83,9 +85,139 @@ def check_stable(data: mujoco.MjData) -> None:
         raise Unstable(f"non-finite state at t={data.time:.4g}s")
 
 
+Sample = Callable[[mujoco.MjModel, mujoco.MjData, float], None]
+
+
+class _Sampler:
+    """One :func:`sample_every`: its callbacks, and the steps left until its next sample."""
+
+    def __init__(self, rate: float, callback: Sample, before: Callable | None):
+        self.rate = rate
+        self.callback = callback
+        self.before = before
+        self.every = 0  # steps between samples: known at the first step (the model's timestep)
+        self.wait = 0  # steps before the next sample's step: 0, the next step starts at a sample
+
+    def start(self, model: mujoco.MjModel) -> None:
+        if not self.every:
+            self.every = max(1, round(1 / (self.rate * model.opt.timestep)))
+
+
+_samplers: list[_Sampler] = []
+"""The active :func:`sample_every` contexts; empty, :func:`step` takes its fast path."""
+
+
+@contextmanager
+def sample_every(
+    rate: float, callback: Sample, before: Callable[[mujoco.MjModel, mujoco.MjData], None] | None = None
+) -> Iterator[None]:
+    """While active, :func:`step` calls ``callback(model, data, t)`` for ``t`` = t0, t0 + 1/rate,
+    ... in simulated time (t0: ``data.time`` when the first step starts).
+
+    No extra MuJoCo pass: the step that starts at ``t`` computes the derived quantities
+    (``xpos``, ``xquat``, ``sensordata``, contacts, ...) for the state at ``t``, so ``callback``
+    runs just after that one step and reads them there (with the RK4 integrator they are those of
+    its last stage). By then ``qpos``, ``qvel``, ``act`` and ``time`` have moved one step on: what
+    you need of them at ``t``, copy in ``before(model, data)``, called just before that step
+    (``ctrl`` is what that step applied). Read ``data``, never write it.
+
+    Samples are taken every ``round(1 / (rate * timestep))`` steps (at least one): ``t`` is the
+    true simulated time, so a rate that is not a whole number of steps is kept only to that
+    rounding. No sample is taken at the end time (no step starts there). Contexts nest, each at
+    its own rate. Costs nothing when none is active; otherwise a few microseconds per sample.
+    """
+    if not rate > 0:
+        raise ValueError(f"sample_every: rate must be a positive number of samples per second, not {rate!r}")
+    sampler = _Sampler(rate, callback, before)
+    _samplers.append(sampler)
+    try:
+        yield
+    finally:
+        _samplers.remove(sampler)
+
+
 def step(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int) -> None:
-    """Advance ``n_steps`` steps, checking for divergence every :data:`STEPS_PER_CHECK` steps."""
-    counts = data.warning.number  # a view: it follows the counters as MuJoCo updates them
+    """Advance ``n_steps`` steps, checking for divergence every :data:`STEPS_PER_CHECK` steps,
+    and taking the samples of the active :func:`sample_every` contexts on the way."""
+    if _samplers:
+        _step_sampled(model, data, n_steps)
+    else:
+        _step_plain(model, data, n_steps, data.warning.number)
+
+
+def _step_sampled(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int) -> None:
+    """:func:`step` with samples: runs of steps between samples, and each sample's step alone.
+    Divergence is checked as often as :func:`step` does, and at the end."""
+    counts = data.warning.number
+    samplers = list(_samplers)
+    for sampler in samplers:
+        sampler.start(model)
+    if len(samplers) == 1:
+        _step_one_sampler(model, data, n_steps, samplers[0], counts)
+        return
+    unchecked = 0
+    while n_steps > 0:
+        wait = min([s.wait for s in samplers])
+        if wait >= n_steps or wait > STEPS_PER_CHECK:  # no sample soon: plain steps
+            chunk = min(n_steps, STEPS_PER_CHECK)
+            mujoco.mj_step(model, data, nstep=chunk)
+            for sampler in samplers:
+                sampler.wait -= chunk
+            _check_warnings(data, counts)
+            n_steps -= chunk
+            continue
+        if wait:
+            mujoco.mj_step(model, data, nstep=wait)
+        due = [s for s in samplers if s.wait == wait]
+        for sampler in due:
+            if sampler.before is not None:
+                sampler.before(model, data)
+        t = data.time
+        mujoco.mj_step(model, data)
+        for sampler in samplers:
+            sampler.wait -= wait + 1
+        for sampler in due:
+            sampler.wait = sampler.every - 1
+            sampler.callback(model, data, t)
+        n_steps -= wait + 1
+        unchecked += wait + 1
+        if unchecked >= STEPS_PER_CHECK:
+            _check_warnings(data, counts)
+            unchecked = 0
+    _check_warnings(data, counts)
+
+
+def _step_one_sampler(
+    model: mujoco.MjModel, data: mujoco.MjData, n_steps: int, sampler: _Sampler, counts: np.ndarray
+) -> None:
+    """:func:`_step_sampled` for one sampler (the usual case): the same steps and samples, with
+    less bookkeeping per sample (a trial records a thousand samples or more)."""
+    every, before, callback = sampler.every, sampler.before, sampler.callback
+    wait, unchecked = sampler.wait, 0
+    while n_steps > wait:
+        if wait > STEPS_PER_CHECK:
+            _step_plain(model, data, wait, counts)
+        elif wait:
+            mujoco.mj_step(model, data, nstep=wait)
+        if before is not None:
+            before(model, data)
+        t = data.time
+        mujoco.mj_step(model, data)
+        callback(model, data, t)
+        n_steps -= wait + 1
+        unchecked += wait + 1
+        wait = every - 1
+        if unchecked >= STEPS_PER_CHECK:
+            _check_warnings(data, counts)
+            unchecked = 0
+    _step_plain(model, data, n_steps, counts)
+    _check_warnings(data, counts)
+    sampler.wait = wait - n_steps
+
+
+def _step_plain(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int, counts: np.ndarray) -> None:
+    """``n_steps`` steps, checked every :data:`STEPS_PER_CHECK` steps. ``counts``: the warning
+    counters (``data.warning.number``, a view that follows them as MuJoCo updates them)."""
     while n_steps > 0:
         chunk = min(n_steps, STEPS_PER_CHECK)
         mujoco.mj_step(model, data, nstep=chunk)

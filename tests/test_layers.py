@@ -47,6 +47,7 @@ RANKS = {
 MODULE_LAYERS = {
     "mojo": "runtime",
     "mojo.runtime": "runtime",
+    "mojo.signals": "trials",  # the user's reader of signal files; the trials record them
     "mojo.cli": "commands",
     "mojo.init": "commands",
     "mojo.results.status": "commands",

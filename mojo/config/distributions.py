@@ -2,6 +2,10 @@
 
 A parameter's draw depends only on (seed, trial number, parameter name): every draw gets its own
 random stream, so adding or removing one parameter never changes the values of the others.
+Each distribution also maps a point ``u`` of [0, 1] to its value (``ppf``, the inverse CDF):
+what the sampling designs other than ``random`` use (see :mod:`mojo.trials.sampling`). The normal
+inverse CDF is the standard library's (:class:`statistics.NormalDist`, exact to double precision),
+so that the config layer, which every Snakemake job imports, imports no SciPy.
 """
 
 from __future__ import annotations
@@ -23,6 +27,14 @@ Int64 = Annotated[Whole, Field(ge=np.iinfo(np.int64).min, le=np.iinfo(np.int64).
 
 LARGEST_EXPONENT = math.log(np.finfo(float).max)
 """``exp`` of more than this overflows to infinity (about 709.8)."""
+
+STANDARD_NORMAL = NormalDist()
+
+
+def _open(u: float) -> float:
+    """``u`` moved into the open interval (0, 1), where the normal inverse CDF is finite: a
+    design's point may lie on the cube's face (0) by chance."""
+    return min(max(u, 2.0**-53), 1.0 - 2.0**-53)
 
 
 def _identity(value: Any) -> str:
@@ -52,6 +64,10 @@ class _Distribution(Frozen):
         raise NotImplementedError
 
     def draw(self, rng: np.random.Generator) -> Any:
+        raise NotImplementedError
+
+    def ppf(self, u: float) -> Any:
+        """The value at quantile ``u`` in [0, 1] (the inverse CDF): a design's point, mapped."""
         raise NotImplementedError
 
     def nominal_value(self) -> Any:
@@ -123,6 +139,9 @@ class Uniform(_Bounded):
     def draw(self, rng: np.random.Generator) -> float:
         return float(rng.uniform(self.low, self.high))
 
+    def ppf(self, u: float) -> float:
+        return min(self.low + (self.high - self.low) * u, self.high)
+
 
 class Integer(_Bounded):
     """A whole number in [low, high], each equally likely (for counts, seeds, indices)."""
@@ -140,6 +159,10 @@ class Integer(_Bounded):
 
     def draw(self, rng: np.random.Generator) -> int:
         return int(rng.integers(self.low, self.high, endpoint=True))
+
+    def ppf(self, u: float) -> int:
+        """Each whole number in [low, high] owns an equal share of [0, 1]."""
+        return min(self.low + int(u * (self.high - self.low + 1)), self.high)
 
 
 class Normal(_Numeric):
@@ -165,6 +188,9 @@ class Normal(_Numeric):
     def draw(self, rng: np.random.Generator) -> float:
         return float(rng.normal(self.mean, self.std))
 
+    def ppf(self, u: float) -> float:
+        return self.mean + self.std * STANDARD_NORMAL.inv_cdf(_open(u))
+
 
 class TruncatedNormal(_Bounded):
     """Gaussian (mean, std) restricted to [low, high]; drawn by inverting the CDF, so it is exact
@@ -178,12 +204,15 @@ class TruncatedNormal(_Bounded):
         return min(max(self.mean, self.low), self.high)
 
     def draw(self, rng: np.random.Generator) -> float:
+        return self.ppf(rng.random())
+
+    def ppf(self, u: float) -> float:
         normal = NormalDist(self.mean, self.std)
         lo, hi = normal.cdf(self.low), normal.cdf(self.high)
-        u = lo + (hi - lo) * rng.random()
-        if not 0.0 < u < 1.0:  # both bounds beyond double precision of the CDF
+        q = lo + (hi - lo) * u
+        if not 0.0 < q < 1.0:  # both bounds beyond double precision of the CDF
             return self.default_nominal()
-        return min(max(normal.inv_cdf(u), self.low), self.high)
+        return min(max(normal.inv_cdf(q), self.low), self.high)
 
 
 class LogNormal(_Numeric):
@@ -211,6 +240,9 @@ class LogNormal(_Numeric):
 
     def draw(self, rng: np.random.Generator) -> float:
         return float(rng.lognormal(self.mu, self.sigma))
+
+    def ppf(self, u: float) -> float:
+        return math.exp(self.mu + self.sigma * STANDARD_NORMAL.inv_cdf(_open(u)))
 
 
 class Choice(_Distribution):
@@ -277,6 +309,15 @@ class Choice(_Distribution):
             p = np.asarray(self.weights, dtype=float) / sum(self.weights)
         return self.values[int(rng.choice(len(self.values), p=p))]
 
+    def ppf(self, u: float) -> Any:
+        """Value i owns the share [W(i-1), W(i)) / W(n) of [0, 1], W the cumulative weights: a
+        value of weight 0 owns nothing and is never chosen."""
+        weights = self.weights or [1.0] * len(self.values)
+        cumulative = np.cumsum(weights, dtype=float)
+        index = int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))
+        last = max(i for i, w in enumerate(weights) if w > 0)  # u = 1, or rounding in the sum
+        return self.values[min(index, last)]
+
 
 class Constant(_Distribution):
     """Always the same value: a named constant that still shows up in every table."""
@@ -290,6 +331,9 @@ class Constant(_Distribution):
         return self.value
 
     def draw(self, rng: np.random.Generator) -> Any:
+        return self.value
+
+    def ppf(self, u: float) -> Any:
         return self.value
 
 

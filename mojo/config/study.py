@@ -7,7 +7,7 @@ import os
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ModelWrapValidatorHandler, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails
@@ -17,6 +17,8 @@ from mojo.config.base import Frozen
 from mojo.config.distributions import Distribution
 from mojo.config.numbers import Real, Whole
 from mojo.config.optimize import OptimizeConfig
+from mojo.config.pictures import PicturesConfig
+from mojo.config.signals import SignalsConfig
 
 DEFAULT_RUNTIME = "mojo.runtime:simulate"
 MIN_PADDING = 4
@@ -110,6 +112,38 @@ def _check_results_dir(value: str) -> str:
     return str(path)
 
 
+Sampling = Literal["random", "sobol", "lhs", "saltelli"]
+"""The sampling designs (key ``sampling``)."""
+DEFAULT_SAMPLING: Sampling = "random"
+GROWING_DESIGNS = frozenset({"random", "sobol", "saltelli"})
+"""Designs whose trial k is the same whatever n_trial (saltelli: to another valid size); the
+others (lhs) cannot change n_trial once a trial is finished (see :mod:`mojo.trials.sampling`)."""
+
+
+def check_saltelli_size(n_trial: int, names: list[str]) -> None:
+    """Raise ValueError unless a Saltelli design of ``names`` fills ``n_trial`` exactly: trial 0
+    (nominal) and N * (D + 2) rows, N a power of 2 (SALib's balance; first-order and total
+    indices only)."""
+    if not names:
+        raise ValueError(
+            "sampling = 'saltelli' needs at least one parameter that varies (not a constant, "
+            "not overridden); this study has none: use sampling: random"
+        )
+    block = len(names) + 2
+    rows = n_trial - 1
+    n = rows // block
+    if rows >= block and rows % block == 0 and n & (n - 1) == 0:
+        return
+    below = 2 ** (max(n, 1).bit_length() - 1) if rows >= block else None
+    above = 2 ** max(n, 1).bit_length() if rows >= block else 1
+    nearest = [f"{m * block + 1} (N = {m})" for m in (below, above) if m is not None]
+    raise ValueError(
+        f"n_trial = {n_trial} does not fit sampling = 'saltelli': it needs n_trial = 1 + N * (D + 2) "
+        f"with N a power of 2 and D = {len(names)} varying parameters ({', '.join(names)}); "
+        f"nearest: n_trial = {' or '.join(nearest)}"
+    )
+
+
 class JobResources(Frozen):
     """What one trial job asks a cluster (SLURM) for; local runs ignore it. See docs/slurm.md."""
 
@@ -119,6 +153,86 @@ class JobResources(Frozen):
 
     mem_mb: Whole | None = Field(None, gt=0, le=MAX_MEMORY_MB)
     """Memory of one trial job in MB. Default: the profile's ``default-resources``."""
+
+
+DEFAULT_PERCENTILES = (5.0, 50.0, 95.0)
+"""The percentiles quoted with an interval unless ``statistics.percentiles`` says otherwise."""
+
+
+class StatisticsConfig(Frozen):
+    """Which figures the tables, the report and ``mojo status`` quote with a confidence interval
+    (see :mod:`mojo.results.statistics`). Changes no trial: only the tables and plots are re-made."""
+
+    percentiles: list[Real] = Field(default_factory=lambda: list(DEFAULT_PERCENTILES))
+    """Percentiles of every metric and the objective quoted with an interval, each strictly
+    between 0 and 100 (``95`` is the 95th percentile), distinct; shown in increasing order."""
+
+    confidence: Real = 0.95
+    """Confidence level of every interval, strictly between 0 and 1 (``0.95`` for 95 %)."""
+
+    @field_validator("percentiles")
+    @classmethod
+    def _percentiles_inside(cls, percentiles: list[float]) -> list[float]:
+        for p in percentiles:
+            if not 0 < p < 100:
+                raise ValueError(
+                    f"{p:g} is not a percentile: each must lie strictly between 0 and 100 "
+                    "(95 for the 95th percentile; 0 and 100, the minimum and maximum, have no "
+                    "interval that holds for every distribution)"
+                )
+        labels = [f"{p:g}" for p in percentiles]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} given twice; each percentile once")
+        return sorted(percentiles)
+
+    @field_validator("confidence")
+    @classmethod
+    def _confidence_is_a_fraction(cls, confidence: float) -> float:
+        if not 0 < confidence < 1:
+            hint = f" (a fraction: {confidence / 100:g} for {confidence:g} %)" if 1 < confidence < 100 else ""
+            raise ValueError(f"need a level strictly between 0 and 1{hint}")
+        return confidence
+
+
+FIRST_ROUND = 100
+"""Trials in the first round of a ``stop_when`` study: enough for a mean's interval, and for
+both bounds of p5 and p95 at 95 % (72 successful trials)."""
+STOP_DESIGNS = ("random", "sobol")
+"""The sampling designs a ``stop_when`` study can grow under: a round only adds trials."""
+
+
+class StopWhen(Frozen):
+    """Grow the study in rounds until one figure is known to a given precision (README: "Is N
+    enough?"). Rounds double the trials (``first_round``, twice that, ...) up to ``n_trial``;
+    after each, the figure's confidence interval (``statistics.confidence``) over every trial so
+    far decides: its half width at most ``half_width`` stops the study."""
+
+    metric: str = Field(min_length=1)
+    """The metric (a name the trials' metrics return, or ``objective``)."""
+
+    statistic: str = "mean"
+    """``mean`` or a percentile ``pNN`` (``p95``, ``p2.5``), strictly between 0 and 100."""
+
+    half_width: Real = Field(gt=0)
+    """The precision to reach: half the width of the figure's interval, in the metric's unit."""
+
+    first_round: Whole = Field(FIRST_ROUND, ge=2)
+    """Trials of the first round; each later round doubles the study, the last stops at
+    ``n_trial``."""
+
+    @field_validator("statistic")
+    @classmethod
+    def _mean_or_percentile(cls, statistic: str) -> str:
+        number = re.fullmatch(r"p(\d+(?:\.\d+)?)", statistic)
+        if statistic != "mean" and not (number and 0 < float(number.group(1)) < 100):
+            raise ValueError("allowed: mean, or a percentile pNN strictly between 0 and 100 (p5, p95, p2.5)")
+        return statistic
+
+    @property
+    def percentile(self) -> float | None:
+        """The percentile of ``statistic`` (None for the mean)."""
+        return None if self.statistic == "mean" else float(self.statistic[1:])
 
 
 class StudyConfig(Frozen):
@@ -200,12 +314,35 @@ class StudyConfig(Frozen):
     resources: JobResources = Field(default_factory=JobResources, exclude=True)
     """Cluster resources of the trial jobs (``resources: {trial_seconds: 2, mem_mb: 2000}``)."""
 
+    statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
+    """The confidence intervals quoted in the tables, the report and ``mojo status``
+    (``statistics: {percentiles: [5, 50, 95], confidence: 0.95}``)."""
+
+    signals: SignalsConfig | None = None
+    """Signals each trial records over simulated time, in its ``signals.parquet``
+    (``signals: {rate: 100, record: [qpos:hinge0, ctrl]}``); see the README's "Signals"."""
+
+    pictures: PicturesConfig | None = None
+    """Rendered pictures of chosen trials in the report (``pictures: {width: 480, height: 360,
+    fps: 20, frames: 6, failures: 3}``; ``{}`` for these defaults; absent: none). Needs an OpenGL
+    backend (EGL, or OSMesa: Debian's ``libosmesa6``); see the README's "Pictures"."""
+
     parameters: dict[str, Distribution] = {}
     """The random parameters, by name, each with its distribution (``dist``: uniform, integer,
     normal, truncnormal, lognormal, choice, constant), optional ``nominal`` and ``unit``."""
 
     overrides: dict[str, Any] = {}
     """Fix parameters to a value in every trial (also ``--config 'overrides={name: value}'``)."""
+
+    sampling: Sampling = DEFAULT_SAMPLING
+    """How trials 1 .. n_trial - 1 spread over the parameters (trial 0 stays nominal): ``random``
+    (independent draws per parameter), ``sobol`` (scrambled Sobol' sequence), ``lhs`` (Latin
+    hypercube) or ``saltelli`` (Saltelli's design for Sobol' indices: n_trial - 1 = N * (D + 2),
+    N a power of 2, D the design parameters). Which can grow: see the README's "Sampling designs"."""
+
+    stop_when: StopWhen | None = None
+    """Stop the study once a figure is known well enough (``stop_when: {metric: energy,
+    statistic: p95, half_width: 0.5}``), at ``n_trial`` trials at most: see :class:`StopWhen`."""
 
     # Kept out of model_dump (exclude=True): the Monte Carlo fingerprint and trial configs must not
     # change when only optimisation settings do.
@@ -299,6 +436,17 @@ class StudyConfig(Frozen):
         return self
 
     @model_validator(mode="after")
+    def _stop_when_can_grow(self):
+        if self.stop_when is not None and self.stop_when.metric == "objective" and self.objective is None:
+            raise ValueError("stop_when.metric = 'objective' needs an objective; this study has none")
+        if self.stop_when is not None and self.sampling not in STOP_DESIGNS:
+            raise ValueError(
+                f"stop_when grows the study in rounds, which sampling = {self.sampling!r} cannot "
+                f"(its trials depend on the final n_trial); allowed with stop_when: {', '.join(STOP_DESIGNS)}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _jobs_few_enough(self):
         jobs = math.ceil(self.n_trial / self.job_size)
         if jobs > MAX_JOBS:
@@ -310,6 +458,22 @@ class StudyConfig(Frozen):
                 f"allowed: set trials_per_job to at least {math.ceil(self.n_trial / MAX_JOBS)}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _design_fits(self):
+        if self.sampling == "saltelli":
+            check_saltelli_size(self.n_trial, self.design_parameters)
+        return self
+
+    @property
+    def design_parameters(self) -> list[str]:
+        """The parameters a sampling design spreads, in config order: every one that varies
+        (neither a ``constant`` nor overridden). The design's dimension is their number."""
+        return [
+            name
+            for name, dist in self.parameters.items()
+            if name not in self.overrides and dist.dist != "constant"
+        ]
 
     def override(self, name: str) -> Any:
         """The override of parameter ``name`` as a value of its distribution's kind."""

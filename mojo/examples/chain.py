@@ -10,6 +10,8 @@ import math
 
 import mujoco
 
+from mojo.examples.scenery import GRID, add_scenery
+
 
 def build(values: dict, n_links: int = 10, timestep: float = 0.002) -> mujoco.MjSpec:
     spec = mujoco.MjSpec()
@@ -27,8 +29,24 @@ def build(values: dict, n_links: int = 10, timestep: float = 0.002) -> mujoco.Mj
             mass=values["link_mass"],
         )
         parent = link
+    parent.add_site(name="tip", pos=[0, 0, -length])
+    # Named for the study's signals: where the chain's tip is, in the world frame.
+    spec.add_sensor(name="tip_pos", type=mujoco.mjtSensor.mjSENS_FRAMEPOS, objtype=mujoco.mjtObj.mjOBJ_SITE, objname="tip")
     spec.add_key(name="release", qpos=[math.radians(values["initial_angle"])] + [0.0] * (n_links - 1))
+    _scenery(spec, floor=2.0 - n_links * length - 0.1)
     return spec
+
+
+def _scenery(spec: mujoco.MjSpec, floor: float) -> None:
+    """Around the physics, for the pictures: a floor grid just below the hanging chain's reach
+    (no contacts) and links in two colours. No camera: the pictures frame the model with a free
+    camera."""
+    add_scenery(spec)
+    spec.visual.global_.elevation = -15
+    for i, geom in enumerate(spec.geoms):
+        geom.rgba = [0.85, 0.35, 0.1, 1] if i % 2 else [0.2, 0.4, 0.7, 1]
+    spec.worldbody.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, pos=[0, 0, floor], size=[8, 8, 0.1],
+                            material=GRID, contype=0, conaffinity=0)
 
 
 def metrics(model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, float]:

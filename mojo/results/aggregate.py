@@ -15,12 +15,15 @@ import pyarrow as pa
 import pyarrow.csv
 import pyarrow.parquet
 
+from mojo.config.study import StatisticsConfig
+from mojo.results import statistics as stats
 from mojo.trials.files import STATUSES, TABLE_COLUMNS, BatchManifest, TrialRow, atomic_output, read_model
 from mojo.trials.integrity import record_tables, remove_leftovers
 
 PERCENTILES = {"5%": 5, "25%": 25, "median": 50, "75%": 75, "95%": 95}
 STATISTICS = ("count", "mean", "std", "min", *PERCENTILES, "max")
-"""The summary's columns after ``kind`` and ``name``, in order."""
+"""The summary's descriptive columns after ``kind`` and ``name``, in order; the interval columns
+(:func:`mojo.results.statistics.summary_columns`) follow them."""
 
 
 def read_rows(manifests: list[Path]) -> list[TrialRow]:
@@ -99,22 +102,40 @@ def _refuse_collisions(rows: list[TrialRow], parameters: list[str], metrics: lis
         )
 
 
-def summary_table(table: pa.Table, rows: list[TrialRow]) -> pa.Table:
-    """Per status: its count. Per numeric parameter, metric and the objective: count, mean, std,
-    min, percentiles (5, 25, 50 as ``median``, 75, 95) and max over the successful trials."""
+def summary_table(
+    table: pa.Table, rows: list[TrialRow], settings: StatisticsConfig | None = None
+) -> pa.Table:
+    """Per status: its count, and its rate among the trials with its interval. Per numeric
+    parameter, metric and the objective, over the successful trials: count, mean, std, min,
+    percentiles (5, 25, 50 as ``median``, 75, 95) and max, then the intervals of the mean and of
+    each of ``settings.percentiles`` (see :mod:`mojo.results.statistics`); every row gives the
+    ``confidence`` level of its intervals."""
+    settings = settings or StatisticsConfig()
+    level = settings.confidence
     statuses = table.column("status").to_pylist()
-    records = [
-        {"kind": "status", "name": status, "count": statuses.count(status)} for status in STATUSES
-    ]
+    records = []
+    for status in STATUSES:
+        count = statuses.count(status)
+        rate = stats.rate_interval(count, len(statuses), level)
+        records.append({"kind": "status", "name": status, "count": count, **stats.rate_row(rate)})
     ok = np.array([s == "success" for s in statuses], dtype=bool)
     for kind, name in _numeric_columns(table, rows):
         column = table.column(name).to_numpy(zero_copy_only=False).astype(float)
         values = column[ok]
         values = values[np.isfinite(values)]
-        records.append({"kind": kind, "name": name, **_statistics(values)})
+        figures = stats.metric_figures(values, settings.percentiles, level)
+        records.append({"kind": kind, "name": name, **_statistics(values), **stats.interval_row(figures)})
+    columns = ("kind", "name", *STATISTICS, *stats.summary_columns(settings.percentiles))
+    records = [{**record, stats.CONFIDENCE_COLUMN: level} for record in records]
     return pa.table({
-        key: [record.get(key) for record in records] for key in ("kind", "name", *STATISTICS)
+        key: pa.array([record.get(key) for record in records], type=_summary_type(key)) for key in columns
     })
+
+
+def _summary_type(column: str) -> pa.DataType:
+    """Text for the row's kind and name, whole numbers for counts, numbers otherwise (an empty
+    column, such as ``rate`` without status rows, stays a number column)."""
+    return {"kind": pa.string(), "name": pa.string(), "count": pa.int64()}.get(column, pa.float64())
 
 
 def _statistics(values: np.ndarray) -> dict[str, float | int | None]:
@@ -153,17 +174,19 @@ def write_csv(table: pa.Table, path: Path) -> None:
 
 
 def write_tables(
-    manifests: list[Path], parquet: Path, csv: Path, summary: Path, record: Path | None = None
+    manifests: list[Path], parquet: Path, csv: Path, summary: Path, record: Path | None = None,
+    settings: StatisticsConfig | None = None,
 ) -> pa.Table:
     """Write the three tables, each atomically (a killed aggregate leaves whole tables, old or
     new), then their hashes to ``record`` (if given) so that a rerun can tell a damaged table
-    (see mojo.trials.integrity)."""
+    (see mojo.trials.integrity). ``settings``: the summary's intervals (the study's
+    ``statistics``; default: its defaults)."""
     rows = read_rows(manifests)
     table = trials_table(rows)
     writes = {
         parquet: lambda path: pa.parquet.write_table(table, path),
         csv: lambda path: write_csv(table, path),
-        summary: lambda path: write_csv(summary_table(table, rows), path),
+        summary: lambda path: write_csv(summary_table(table, rows, settings), path),
     }
     for path, write in writes.items():
         remove_leftovers(path.parent, path.name)  # of an aggregate killed while writing it

@@ -28,6 +28,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from mojo.config.study import StatisticsConfig  # noqa: E402
+from mojo.results import statistics as stats  # noqa: E402
 from mojo.trials.files import STATUSES, TABLE_COLUMNS  # noqa: E402
 
 DPI = 100
@@ -410,29 +412,48 @@ caption { text-align: left; font-weight: bold; padding: 4px 0; }
 
 def summary_html(
     summary: pd.DataFrame, table: pd.DataFrame, units: Mapping[str, str | None], path: str | Path,
-    reasons: int = 10,
+    reasons: int = 10, settings: StatisticsConfig | None = None,
 ) -> Path:
-    """The summary table (status counts; statistics of each parameter and metric over successful
-    trials) and the commonest reasons trials did not succeed, as one self-contained HTML page."""
-    counts = summary[summary["kind"] == "status"][["name", "count"]].rename(columns={"name": "status"})
+    """The summary table (status counts and rates; statistics of each parameter and metric over
+    successful trials; the quoted figures with their confidence intervals) and the commonest
+    reasons trials did not succeed, as one self-contained HTML page."""
+    settings = settings or StatisticsConfig()
+    level = f"{100 * settings.confidence:g} % CI"
+    # (An older mojo's summary has none of them.)
+    intervals = [column for column in stats.summary_columns(settings.percentiles) if column in summary]
+    status_rows = summary[summary["kind"] == "status"]
+    counts = status_rows[["name", "count"]].rename(columns={"name": "status"})
     counts["count"] = counts["count"].astype(int)
-    stats = summary[summary["kind"] != "status"].copy()
-    stats.insert(2, "unit", [units.get(n) or "" for n in stats["name"]])
-    stats["count"] = stats["count"].astype("Int64")
+    if stats.RATE in intervals:
+        counts[f"share ({level})"] = [
+            _interval_cell(rate, low, high, 100, ".1f", " %")
+            for rate, low, high in status_rows[[stats.RATE, *_bounds(stats.RATE)]].values
+        ]
+    numbers = summary[summary["kind"] != "status"]
+    stats_table = numbers.drop(columns=intervals)
+    stats_table.insert(2, "unit", [units.get(n) or "" for n in stats_table["name"]])
+    stats_table["count"] = stats_table["count"].astype("Int64")
+    quoted = _quoted_figures(numbers, units, settings, intervals)
     failed = table[table["status"] != "success"]
     common = (
         failed.groupby(["status", "reason"], dropna=False).size().rename("trials")
         .sort_values(ascending=False).head(reasons).reset_index()
     )
     none_ok = f"<p>{html.escape(no_success_note(table))}</p>\n" if not (table["status"] == "success").any() else ""
-    parts = [
-        counts.to_html(index=False, border=0),
-        none_ok + stats.to_html(index=False, border=0, float_format=lambda v: f"{v:.6g}", na_rep=""),
-        common.to_html(index=False, border=0) if len(common) else "<p>Every trial succeeded.</p>",
-    ]
-    captions = ["Trials by status", "Parameters and metrics over successful trials",
-                f"Commonest reasons for trials that did not succeed (top {reasons})"]
-    body = "\n".join(f"<h3>{html.escape(c)}</h3>\n{p}" for c, p in zip(captions, parts))
+    sections = {
+        "Trials by status": counts.to_html(index=False, border=0),
+        "Parameters and metrics over successful trials": none_ok + stats_table.to_html(
+            index=False, border=0, float_format=lambda v: f"{v:.6g}", na_rep=""
+        ),
+        f"Estimates with their {level} (is N enough?)": (
+            quoted.to_html(index=False, border=0) + f"<p>{html.escape(_INTERVALS_NOTE)}</p>"
+            if quoted is not None else ""
+        ),
+        f"Commonest reasons for trials that did not succeed (top {reasons})": (
+            common.to_html(index=False, border=0) if len(common) else "<p>Every trial succeeded.</p>"
+        ),
+    }
+    body = "\n".join(f"<h3>{html.escape(c)}</h3>\n{p}" for c, p in sections.items() if p)
     page = (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Summary</title>"
             f"<style>{_TABLE_CSS}</style></head><body>\n{body}\n</body></html>\n")
     path = Path(path)
@@ -441,16 +462,62 @@ def summary_html(
     return path
 
 
+_INTERVALS_NOTE = (
+    "Share: Wilson score interval. Mean: Student's t interval (assumes independent trials and a "
+    "near-normal sample mean). Percentiles: distribution-free interval between two order statistics "
+    "(coverage at least the level); '?' marks a bound that needs more trials. "
+    "A figure is known to about half its interval's width."
+)
+
+
+def _bounds(figure: str) -> list[str]:
+    """The summary's columns of a figure's interval: ``p95_low``, ``p95_high``."""
+    return [figure + stats.LOW, figure + stats.HIGH]
+
+
+def _interval_cell(estimate, low, high, scale: float = 1.0, digits: str = ".4g", unit: str = "") -> str:
+    """``-46.55 [-51.8, -38.84]``; ``?`` for a missing bound, nothing without an estimate."""
+    def shown(value) -> str:
+        return "?" if value is None or pd.isna(value) else f"{value * scale:{digits}}"
+
+    if estimate is None or pd.isna(estimate):
+        return ""
+    return f"{shown(estimate)}{unit} [{shown(low)}, {shown(high)}]"
+
+
+def _quoted_figures(
+    numbers: pd.DataFrame, units: Mapping[str, str | None], settings: StatisticsConfig, intervals: list[str]
+) -> pd.DataFrame | None:
+    """One row per metric, the objective and each parameter (in that order): n, then each figure
+    with its interval; None when the summary has no ``intervals`` columns."""
+    if not intervals:
+        return None
+    numbers = numbers.sort_values("kind", key=lambda kind: kind == "parameter", kind="stable")
+    quoted = pd.DataFrame({
+        "kind": numbers["kind"], "name": numbers["name"],
+        "unit": [units.get(n) or "" for n in numbers["name"]], "n": numbers["count"].astype("Int64"),
+    })
+    for figure in stats.figure_names(settings.percentiles):
+        if not set(_bounds(figure)) <= set(intervals):
+            continue
+        estimate = numbers["mean" if figure == stats.MEAN else figure]
+        low, high = (numbers[column] for column in _bounds(figure))
+        quoted[figure] = [_interval_cell(*cells) for cells in zip(estimate, low, high)]
+    return quoted
+
+
 def monte_carlo_plots(
     table: pd.DataFrame,
     summary: pd.DataFrame,
     parameter_units: Mapping[str, str | None],
     outputs: Mapping[str, str | Path],
     metric_units: Mapping[str, str | None] | None = None,
+    settings: StatisticsConfig | None = None,
 ) -> None:
     """Every figure of a Monte Carlo study. ``parameter_units`` maps each parameter, in config
     order, to its unit (or None); ``metric_units`` does the same for metrics, where known.
-    ``outputs`` maps status, parameters, metrics, scatter, slowest and summary to file paths."""
+    ``outputs`` maps status, parameters, metrics, scatter, slowest and summary to file paths;
+    ``settings``, the study's ``statistics``, says which intervals the summary quotes."""
     units = {**(metric_units or {}), **parameter_units}
     parameters = [p for p in parameter_units if p in table]
     metrics = metric_columns(table, parameter_units)
@@ -459,7 +526,7 @@ def monte_carlo_plots(
     metric_histograms(table, metrics, units, outputs["metrics"])
     scatter_matrix(table, parameters, metrics, units, outputs["scatter"])
     slowest_trials(table, outputs["slowest"])
-    summary_html(summary, table, units, outputs["summary"])
+    summary_html(summary, table, units, outputs["summary"], settings=settings)
 
 
 def plot_study(
@@ -467,6 +534,7 @@ def plot_study(
     outputs: Mapping[str, str | Path],
     parameter_units: Mapping[str, str | None],
     metric_units: Mapping[str, str | None] | None = None,
+    settings: StatisticsConfig | None = None,
 ) -> None:
     """Every figure of a Monte Carlo study, from its batch manifests (what the ``plots`` rule
     runs; the arguments are those of :func:`monte_carlo_plots`)."""
@@ -474,6 +542,5 @@ def plot_study(
 
     rows = read_rows([Path(p) for p in manifests])
     table = trials_table(rows)
-    monte_carlo_plots(
-        table.to_pandas(), summary_table(table, rows).to_pandas(), parameter_units, outputs, metric_units
-    )
+    summary = summary_table(table, rows, settings).to_pandas()
+    monte_carlo_plots(table.to_pandas(), summary, parameter_units, outputs, metric_units, settings)

@@ -1,6 +1,8 @@
 """``mojo show results/<study>/trial_0042``: one trial's parameters, result and error; ``--view``
-opens its model in MuJoCo's interactive viewer. A command like ``mojo status`` (which it uses to
-find optimisation evaluations), so above :mod:`mojo.optimize` in the layers: nothing below imports it."""
+opens its model in MuJoCo's interactive viewer, ``--plot`` plots its recorded signals, ``--render``
+replays it into a GIF or a strip of frames (:mod:`mojo.results.render`). A command
+like ``mojo status`` (which it uses to find optimisation evaluations), so above
+:mod:`mojo.optimize` in the layers: nothing below imports it."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mojo.trials.files import CONFIG_JSON, MODEL_XML, NAMED_VALUES_JSON, RESULT_JSON, TRIAL_FILES
+from mojo.trials.files import SIGNALS_FILE
 from mojo.trials.integrity import MISSING, unreadable
 from mojo.trials.layout import TRIAL_PREFIX
 from mojo.results.status import evaluation_folders, evaluation_of, folder_problem, is_study_folder, is_trial_folder
@@ -195,11 +198,78 @@ def _finite_or_null(value: Any) -> Any:
     return value
 
 
+PLOT_FORMATS = (".png", ".pdf", ".svg")
+"""What ``--plot`` writes, by the suffix of its file."""
+
+
+def plot_signals(folder: Path, trial: dict[str, Any], out: Path | None) -> tuple[int, str]:
+    """Plot the trial's signals to ``out``: exit code and what to say (the path, or why not)."""
+    path = folder / SIGNALS_FILE
+    out = out or Path(f"{folder.name}_signals.png")
+    if out.suffix.lower() not in PLOT_FORMATS:
+        kind = f"a {out.suffix} file" if out.suffix else "a file without a suffix"
+        return 2, f"--plot {out}: cannot write {kind}; use {', '.join(PLOT_FORMATS)}"
+    if not path.exists():
+        why = "the trial has not finished" if trial["result"] is None else "its study records no signals"
+        return 1, f"{folder} has no {SIGNALS_FILE} ({why}; see signals: in the README)"
+    from mojo.results.envelopes import save_figure, trial_figure
+
+    config, result = trial["config"] or {}, trial["result"] or {}
+    title = f"{config.get('study', folder.parent.name)}, trial {config.get('trial', '?')}"
+    if result.get("status"):
+        title += f" ({result['status']})"
+    try:
+        save_figure(trial_figure(path, title), out)
+    except (OSError, ValueError) as error:  # pyarrow's errors are both: a damaged file
+        return 1, f"cannot plot {path}: {error}"
+    return 0, f"signals plotted: {out}"
+
+
+RENDER_FORMATS = (".gif", ".png")
+"""What ``--render`` writes, by the suffix of its file: an animation, or a strip of frames."""
+
+
+def render_picture(folder: Path, trial: dict[str, Any], out: Path) -> tuple[int, str]:
+    """Replay the trial and render it to ``out`` (a GIF, or a strip of frames as PNG) with the
+    ``pictures:`` defaults: exit code and what to say (the path, or why not)."""
+    if out.suffix.lower() not in RENDER_FORMATS:
+        kind = f"a {out.suffix} file" if out.suffix else "a file without a suffix"
+        return 2, f"--render {out}: cannot write {kind}; use {', '.join(RENDER_FORMATS)}"
+    if trial["model"] is None or trial["config"] is None or trial["values"] is None:
+        files = f"{MODEL_XML}, {CONFIG_JSON} or {NAMED_VALUES_JSON}"
+        return 1, f"{folder} cannot be replayed yet: it lacks {files}"
+    from mojo.config.pictures import PicturesConfig
+    from mojo.results.render import GLUnavailable, RenderFailed, render_trial
+
+    gif = out.suffix.lower() == ".gif"
+    title = f"{trial['config'].get('study', '?')}, trial {trial['config'].get('trial', '?')}"
+    if trial["result"]:
+        title += f" ({trial['result']['status']})"
+    try:
+        rendered = render_trial(
+            folder, PicturesConfig(), gif=out if gif else None, png=None if gif else out, title=title
+        )
+    except (GLUnavailable, RenderFailed) as error:
+        return 1, f"cannot render {folder}: {error}"
+    ended = f"; the replay ended early: {rendered.ended}" if rendered.ended else ""
+    return 0, f"rendered {rendered.frames} frames (MUJOCO_GL={rendered.backend}{ended}): {out}"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trial_dir", type=Path, help="a trial folder, e.g. results/pendulum/trial_0042")
     parser.add_argument("trial", type=int, nargs="?", help="a trial number, when trial_dir is the study folder")
     parser.add_argument("--json", action="store_true", help="print the trial's files as one JSON object")
     parser.add_argument("--view", action="store_true", help="open the model in MuJoCo's viewer")
+    parser.add_argument(
+        "--plot", nargs="?", const=True, type=Path, metavar="OUT",
+        help=f"plot the trial's recorded signals, one panel per signal, to OUT ({', '.join(PLOT_FORMATS)}; "
+        "default: <trial folder>_signals.png in the current folder)",
+    )
+    parser.add_argument(
+        "--render", type=Path, metavar="OUT",
+        help="replay the trial and render it offscreen to OUT: an animated .gif, or a .png strip of frames "
+        "(needs MUJOCO_GL=egl with a GPU, or OSMesa: Debian's libosmesa6)",
+    )
 
 
 def command(args: argparse.Namespace) -> int:
@@ -214,6 +284,18 @@ def command(args: argparse.Namespace) -> int:
         return 2
     trial = load_trial(folder)
     print(json.dumps(_finite_or_null(trial), indent=2, allow_nan=False) if args.json else format_trial(trial))
+    if args.plot is not None:
+        code, message = plot_signals(folder, trial, None if args.plot is True else args.plot)
+        stream = sys.stderr if code or args.json else sys.stdout  # --json: stdout holds only the JSON
+        print(message if code == 0 else f"mojo show: {message}", file=stream)
+        if code:
+            return code
+    if args.render is not None:
+        code, message = render_picture(folder, trial, args.render)
+        stream = sys.stderr if code or args.json else sys.stdout  # --json: stdout holds only the JSON
+        print(message if code == 0 else f"mojo show: {message}", file=stream)
+        if code:
+            return code
     if args.view:
         if trial["model"] is None:
             print(f"mojo show: {folder} has no {MODEL_XML} to view yet", file=sys.stderr)

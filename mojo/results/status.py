@@ -32,11 +32,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mojo.config.study import StatisticsConfig
+from mojo.results.statistics import Interval, format_interval, percent, rate_interval
 from mojo.trials.files import CONFIG_JSON, RESULT_JSON, STATUSES, TRIAL_FILES, read_model
 from mojo.trials.integrity import MISSING, ManifestStamps, damaged_trial_files, describe, unreadable
-from mojo.trials.layout import TRIAL_PREFIX, batches_dir
+from mojo.trials.layout import STOP_DIR, TRIAL_PREFIX, batches_dir
 from mojo.trials.progress import format_duration
-from mojo.trials.record import STUDY_RECORD, read_study_record, study_record_problem
+from mojo.trials.record import STUDY_RECORD, StudyRecord, read_study_record, study_record_problem
 from mojo.optimize.files import RoundFile, opt_dir, round_path
 from mojo.optimize.integrity import damaged_files
 
@@ -67,9 +69,11 @@ class StudyStatus:
     started: int
     """Trial folders without a result yet: running now, or interrupted."""
     left: int | None
-    """Trials not finished: ``n_trial - finished``."""
+    """Trials not finished: ``n_trial - finished`` (of a ``stop_when`` study that stopped: the
+    trials up to its stop)."""
     beyond_n_trial: int
-    """Finished trial folders numbered ``n_trial`` or more (the study was shrunk)."""
+    """Finished trial folders numbered ``n_trial`` or more (the study was shrunk), or beyond a
+    ``stop_when`` study's stop (its target was loosened)."""
     throughput: float | None
     """Trials finished per second over the last few minutes of results (None: too few)."""
     eta_seconds: float | None
@@ -87,6 +91,15 @@ class StudyStatus:
     scan_seconds: float = 0.0
     optimization: OptimizationStatus | None = None
     """The study's optimisation (``optimize/``), when it has one."""
+    confidence: float = StatisticsConfig().confidence
+    """The level of ``rates``: the study's ``statistics.confidence`` (from the study record)."""
+    rates: dict[str, Interval] = field(default_factory=dict)
+    """Each status's share of the finished trials with its Wilson interval (none before any)."""
+    stop_when: dict[str, Any] | None = None
+    """A ``stop_when`` study's latest round decision (``.mojo/stop/round_<r>.json``: ``round``,
+    ``trials``, ``statistic``, ``metric``, ``estimate``, ``half_width``, ...; none before the
+    first), with the target ``half_width_wanted`` and whether the study ``stops`` there; None for
+    other studies."""
 
     @property
     def monte_carlo(self) -> bool:
@@ -164,7 +177,9 @@ def scan(folder: Path, now: float | None = None, problems: int = RECENT_PROBLEMS
             except OSError:  # an empty folder, or one renamed while we looked
                 started.setdefault(number, 0.0)
     started = {n: t for n, t in started.items() if n not in results}
-    in_study = (lambda n: n < n_trial) if n_trial is not None else (lambda n: True)
+    stop_when = _stop_when(folder, record)
+    planned = stop_when["trials"] if stop_when and stop_when["stops"] else n_trial
+    in_study = (lambda n: n < planned) if planned is not None else (lambda n: True)
     counts = dict.fromkeys(STATUSES, 0)
     finished_times, walls, failed = [], [], []
     beyond = 0
@@ -179,7 +194,7 @@ def scan(folder: Path, now: float | None = None, problems: int = RECENT_PROBLEMS
         if data["status"] != "success":
             failed.append(Problem(number, data["status"], data.get("reason"), mtime))
     finished = sum(counts.values())
-    left = max(n_trial - finished, 0) if n_trial is not None else None
+    left = max(planned - finished, 0) if planned is not None else None
     throughput = _throughput(finished_times, walls)
     newest = max(finished_times, default=None)
     last_activity = max([t for t in [newest] if t] + [t for t in started.values() if t], default=None)
@@ -188,6 +203,7 @@ def scan(folder: Path, now: float | None = None, problems: int = RECENT_PROBLEMS
     running = recent and left != 0
     eta = left / throughput if (running and throughput and left) else (0.0 if left == 0 else None)
     failed.sort(key=lambda p: (p.finished, p.trial), reverse=True)
+    confidence = _confidence(record.config if record else {})
     return StudyStatus(
         study=record.study if record else folder.name,
         path=str(folder),
@@ -206,7 +222,37 @@ def scan(folder: Path, now: float | None = None, problems: int = RECENT_PROBLEMS
         unreadable=dict(sorted(bad_files.items())),
         scan_seconds=time.perf_counter() - began,
         optimization=scan_optimization(folder, now),
+        confidence=confidence,
+        rates={s: rate_interval(counts[s], finished, confidence) for s in STATUSES} if finished else {},
+        stop_when=stop_when,
     )
+
+
+def _stop_when(folder: Path, record: StudyRecord | None) -> dict[str, Any] | None:
+    """The latest round decision of a ``stop_when`` study (see :class:`StudyStatus`)."""
+    wanted = (record.config.get("stop_when") or {}).get("half_width") if record else None
+    if wanted is None:
+        return None
+    latest: dict[str, Any] = {"trials": None, "stops": False, "met": False}
+    round_ = 0
+    while not latest["stops"] and (path := folder / STOP_DIR / f"round_{round_}.json").exists():
+        try:
+            latest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # being rewritten: the run decides it again
+            break
+        half = latest.get("half_width")
+        latest["met"] = half is not None and half <= wanted
+        latest["stops"] = latest["met"] or latest["trials"] >= record.n_trial
+        round_ += 1
+    return {**latest, "half_width_wanted": wanted}
+
+
+def _confidence(config: dict[str, Any]) -> float:
+    """The study's ``statistics.confidence``; the default for a record of an older mojo."""
+    try:
+        return StatisticsConfig.model_validate(config.get("statistics", {})).confidence
+    except ValueError:
+        return StatisticsConfig().confidence
 
 
 @dataclass(frozen=True)
@@ -413,12 +459,17 @@ def _format_monte_carlo(status: StudyStatus) -> str:
             f"(n_trial unknown: no {STUDY_RECORD}, written when a run starts)"
         )
     else:
-        share = 100 * status.finished / status.n_trial if status.n_trial else 100.0
+        stopped = status.stop_when["trials"] if status.stop_when and status.stop_when["stops"] else None
+        planned = status.n_trial if stopped is None else stopped
+        share = 100 * status.finished / planned if planned else 100.0
         lines.append(
-            f"study {status.study} ({status.path}): {status.finished} of {status.n_trial} trials "
+            f"study {status.study} ({status.path}): {status.finished} of {planned} trials "
             f"finished ({share:.1f}%), {status.left} left"
+            + ("" if stopped is None else f" (stop_when stopped at {stopped} of n_trial = {status.n_trial})")
         )
     lines.append("  " + "  ".join(f"{s} {status.counts[s]}" for s in STATUSES))
+    if status.rates:
+        lines.append("  " + _format_rates(status))
     not_started = (status.left - status.started) if status.left is not None else None
     detail = f"  started but not finished (running or interrupted) {status.started}"
     if not_started is not None:
@@ -433,8 +484,14 @@ def _format_monte_carlo(status: StudyStatus) -> str:
         lines += [f"    {name}: {why}" for name, why in shown]
         if len(status.unreadable) > UNREADABLE_SHOWN:
             lines.append(f"    … and {len(status.unreadable) - UNREADABLE_SHOWN} more (--json lists them all)")
+    if status.stop_when is not None:
+        lines.append("  " + _format_stop_when(status.stop_when))
     if status.beyond_n_trial:
-        lines.append(f"  {status.beyond_n_trial} finished trials numbered n_trial or above (not counted)")
+        if status.stop_when and status.stop_when["stops"]:
+            limit = f"{status.stop_when['trials']} or above, beyond the stop_when stop"
+        else:
+            limit = "n_trial or above"
+        lines.append(f"  {status.beyond_n_trial} finished trials numbered {limit} (not counted)")
     if status.throughput:
         rate = status.throughput
         shown = f"{rate:.3g} trials/s" if rate >= 1 else f"{rate * 60:.3g} trials/min"
@@ -453,6 +510,43 @@ def _format_monte_carlo(status: StudyStatus) -> str:
             reason = (problem.reason or "").splitlines()[0] if problem.reason else ""
             lines.append(f"  trial {problem.trial:<6d} {problem.status:<9s} {reason[:150]}")
     return "\n".join(lines)
+
+
+def _format_stop_when(stop: dict[str, Any]) -> str:
+    """``stop_when: after round 1 (200 trials), p95 of energy 19.9 ± 0.41 (95 % CI, n = 198);
+    target ± 0.5 met: the study stops at 200 trials``."""
+    wanted = f"target ± {stop['half_width_wanted']:g}"
+    if stop["trials"] is None:
+        return f"stop_when: no round decided yet ({wanted})"
+    figure = f"{stop['statistic']} of {stop['metric']}"
+    level = f"{100 * stop['confidence']:g} % CI, n = {stop['n']}"
+    if stop["half_width"] is None:
+        shown = f"{figure}: no interval yet ({level})"
+    else:
+        shown = f"{figure} {stop['estimate']:.4g} ± {stop['half_width']:.3g} ({level})"
+    if stop["met"]:
+        outcome = f"{wanted} met: the study stops at {stop['trials']} trials"
+    elif stop["stops"]:
+        outcome = f"{wanted} not met, and n_trial reached: the study stops at {stop['trials']} trials"
+    else:
+        outcome = f"{wanted} not met yet: the study grows"
+    return f"stop_when: after round {stop['round']} ({stop['trials']} trials), {shown}; {outcome}"
+
+
+def _format_rates(status: StudyStatus) -> str:
+    """``success 97.0 % (95 % CI 93.6–98.6), failure 3.0 % (95 % CI 1.4–6.4); unstable, error,
+    timeout 0 % each (95 % CI 0–1.9)``: each status's share of the finished trials with its
+    interval; the statuses that did not occur share one (their upper bound is what N says)."""
+    def shown(interval: Interval) -> str:
+        return format_interval(interval, status.confidence, percent, unit=" %")
+
+    seen = [f"{s} {shown(status.rates[s])}" for s in STATUSES if status.counts[s]]
+    unseen = [s for s in STATUSES if not status.counts[s]]
+    text = ", ".join(seen)
+    if unseen:
+        each = " each" if len(unseen) > 1 else ""
+        text += f"; {', '.join(unseen)} {shown(status.rates[unseen[0]])}".replace(" %", f" %{each}", 1)
+    return f"of {status.finished} finished: {text}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable, Iterable, TextIO
 
 from mojo.config.study import StudyConfig
-from mojo.trials.files import BatchManifest, TrialRow, write_model
+from mojo.trials.files import BatchManifest, TrialRow, trial_files, write_model
 from mojo.trials.integrity import remove_leftovers, trial_stamps
 from mojo.trials.layout import adopt_narrower_folder
 from mojo.trials.logs import job_log
@@ -44,9 +44,11 @@ from mojo.trials.trial import (
     code_hashes,
     config_template,
     finished_result,
+    only_signals,
     plan_trial,
     record_abnormal_end,
     run_trial,
+    signals_current,
     table_row,
 )
 
@@ -73,13 +75,16 @@ def plan_batch(study: StudyConfig, trials: Iterable[int]) -> list[TrialPlan]:
 
 
 def split_finished(plans: list[TrialPlan]) -> tuple[dict[int, TrialRow], list[TrialPlan]]:
-    """The table rows of the plans already done (by trial number), and the plans still to run."""
+    """The table rows of the plans already done (by trial number), and the plans still to run:
+    a finished trial whose signals are missing or stale runs again to record them only."""
     rows: dict[int, TrialRow] = {}
     todo: list[TrialPlan] = []
     for plan in plans:
         done = finished_result(plan)
         if done is None:
             todo.append(plan)
+        elif not signals_current(plan):
+            todo.append(only_signals(plan))
         else:
             rows[plan.number] = table_row(plan, done)
     return rows, todo
@@ -487,7 +492,7 @@ def run_batch(
         first=first,
         last=last,
         rows=[rows[plan.number] for plan in plans],
-        stamps={plan.number: trial_stamps(plan.dir) for plan in plans},
+        stamps={plan.number: trial_stamps(plan.dir, trial_files(study)) for plan in plans},
     )
     if manifest is not None:
         manifest.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,11 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from mojo.config.base import Frozen
 from mojo.config.distributions import Distribution
-from mojo.config.study import TABLE_COLUMNS  # noqa: F401 (re-exported for the table's readers)
+from mojo.config.study import (
+    DEFAULT_SAMPLING,
+    TABLE_COLUMNS,  # noqa: F401 (re-exported for the table's readers)
+    StudyConfig,
+)
 
 MODEL_XML = "model.xml"
 CONFIG_JSON = "config.json"
@@ -24,6 +28,14 @@ NAMED_VALUES_JSON = "named_values.json"
 RESULT_JSON = "result.json"
 TRIAL_FILES = (MODEL_XML, CONFIG_JSON, NAMED_VALUES_JSON, RESULT_JSON)
 """The files every finished trial folder holds; ``result.json`` is written last."""
+SIGNALS_FILE = "signals.parquet"
+"""The trial's recorded signals (:mod:`mojo.signals`), in studies that set ``signals``."""
+
+
+def trial_files(study: StudyConfig) -> tuple[str, ...]:
+    """The files a finished trial of ``study`` holds: :data:`TRIAL_FILES`, and its signals when
+    the study records some (written after ``result.json``, or alone when only they are missing)."""
+    return (*TRIAL_FILES, SIGNALS_FILE) if study.signals is not None else TRIAL_FILES
 
 Status = Literal["success", "failure", "unstable", "error", "timeout"]
 STATUSES: tuple[str, ...] = Status.__args__
@@ -52,6 +64,11 @@ class TrialConfig(Frozen):
     """Left out when unset, so the trials of studies made before this key existed stay valid."""
     parameters: dict[str, Distribution]
     overrides: dict[str, Any]
+    sampling: str = Field(DEFAULT_SAMPLING, exclude_if=lambda design: design == DEFAULT_SAMPLING)
+    """The design this trial's values come from (:mod:`mojo.trials.sampling`); left out under the
+    default, so the trials of studies made before this key existed stay valid."""
+    design_size: int | None = Field(None, exclude_if=lambda size: size is None)
+    """The n_trial of a design whose points depend on it (``lhs``), else left out."""
     code_hashes: dict[str, str]
     """SHA-256 of the source file behind each code path (generator, runtime, metrics, objective)."""
 

@@ -30,6 +30,7 @@ from mojo.trials.files import (
     MODEL_XML,
     NAMED_VALUES_JSON,
     RESULT_JSON,
+    SIGNALS_FILE,
     TRIAL_FILES,
     BatchManifest,
     FileStamp,
@@ -53,9 +54,10 @@ def file_stamp(path: str | Path) -> FileStamp | None:
     return stat.st_size, stat.st_mtime_ns
 
 
-def trial_stamps(folder: Path) -> dict[str, FileStamp]:
-    """The stamps of a finished trial's files, as a batch records them in its manifest."""
-    stamps = {name: file_stamp(os.path.join(folder, name)) for name in TRIAL_FILES}
+def trial_stamps(folder: Path, names: tuple[str, ...] = TRIAL_FILES) -> dict[str, FileStamp]:
+    """The stamps of a finished trial's files (``names``: see :func:`mojo.trials.files.trial_files`),
+    as a batch records them in its manifest."""
+    stamps = {name: file_stamp(os.path.join(folder, name)) for name in names}
     return {name: stamp for name, stamp in stamps.items() if stamp is not None}
 
 
@@ -77,8 +79,18 @@ def _check_mjcf(data: bytes) -> None:
         raise ValueError(f"the root element is <{roots[0]}>, not <mujoco>")
 
 
+def _check_parquet(data: bytes) -> None:
+    """Begins and ends with parquet's magic bytes, around a footer that fits: cheap, and without
+    pyarrow (a file of another spec is found by the batch, which reads its metadata)."""
+    if len(data) < 12 or data[:4] != b"PAR1" or data[-4:] != b"PAR1":
+        raise ValueError("not a parquet file (no PAR1 magic bytes at both ends)")
+    if int.from_bytes(data[-8:-4], "little") > len(data) - 12:
+        raise ValueError("not a whole parquet file (its footer is longer than the file)")
+
+
 _TRIAL_FILE_CHECKS: dict[str, Callable[[bytes], object]] = {
     MODEL_XML: _check_mjcf,
+    SIGNALS_FILE: _check_parquet,
     CONFIG_JSON: TrialConfig.model_validate_json,
     NAMED_VALUES_JSON: NamedValues.validate_json,
     RESULT_JSON: TrialResult.model_validate_json,
@@ -109,13 +121,15 @@ def unreadable(path: Path) -> str | None:
     return None
 
 
-def damaged_trial_files(folder: str | Path, recorded: dict[str, FileStamp]) -> dict[Path, str]:
-    """A finished trial's files that must be re-made, each with why: the missing ones, and those
-    whose stamp differs from ``recorded`` and that do not parse. Costs a stat per file (about
-    5 µs); a file is read only when its stamp changed."""
+def damaged_trial_files(
+    folder: str | Path, recorded: dict[str, FileStamp], names: tuple[str, ...] = TRIAL_FILES
+) -> dict[Path, str]:
+    """A finished trial's files (of ``names``) that must be re-made, each with why: the missing
+    ones, and those whose stamp differs from ``recorded`` and that do not parse. Costs a stat per
+    file (about 5 µs); a file is read only when its stamp changed."""
     damaged = {}
     base = os.fspath(folder)  # str paths until something is found: this runs for every trial
-    for name in TRIAL_FILES:
+    for name in names:
         stamp = file_stamp(f"{base}/{name}")
         if stamp is None:
             damaged[Path(base, name)] = MISSING

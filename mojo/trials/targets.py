@@ -11,8 +11,18 @@ import json
 import os
 from pathlib import Path
 
-from mojo.config.study import StudyConfig
-from mojo.trials.files import RESULT_JSON, FileStamp
+from mojo.config.signals import signals_spec
+from mojo.config.study import GROWING_DESIGNS, StudyConfig
+from mojo.trials.files import (
+    CONFIG_JSON,
+    RESULT_JSON,
+    SIGNALS_FILE,
+    TRIAL_FILES,
+    FileStamp,
+    TrialConfig,
+    read_model,
+    trial_files,
+)
 from mojo.trials.integrity import (
     MISSING,
     damaged_trial_files,
@@ -33,8 +43,18 @@ from mojo.trials.layout import (
 from mojo.trials.record import STUDY_RECORD, read_study_record
 from mojo.trials.trial import code_hashes
 
-# Keys that change how trials are grouped or how many there are, never what a trial contains.
-_GROUPING_KEYS = {"n_trial", "n_proc", "trials_per_job", "resume", "padding"}
+# Keys that change how trials are grouped or how many there are, never what a trial contains
+# (stop_when: how many rounds of trials a study runs).
+_GROUPING_KEYS = {"n_trial", "n_proc", "trials_per_job", "resume", "padding", "stop_when"}
+# Keys that change only how finished trials are read (which intervals the tables quote, which
+# trials the report pictures), never what a trial contains: out of the fingerprint whatever their
+# value, so that asking for another confidence level re-makes the tables and plots (their rules'
+# params) and no trial.
+_READING_KEYS = {"statistics", "pictures"}
+# Keys that add files to finished trials without changing the others (config.json and the input
+# hash leave them out): out of the study fingerprint, so resume: false allows them; the batch
+# jobs' own fingerprint (batch_fingerprint) has them, so a change records them again.
+_RECORDING_KEYS = {"signals"}
 
 FINGERPRINTED_KEYS = frozenset({
     "duration", "gen_args", "gen_kwargs", "generator", "metric_units", "metrics", "objective",
@@ -52,14 +72,26 @@ def study_fingerprint(study: StudyConfig) -> str:
     It goes in the jobs' ``params``, so Snakemake's params trigger re-makes exactly what a change
     of config or code affects, while touched files or a fresh clone (new mtimes) re-make nothing.
     """
-    later = {key for key in type(study).model_fields if key not in FINGERPRINTED_KEYS | _GROUPING_KEYS}
-    config = study.model_dump(mode="json", exclude=_GROUPING_KEYS | later)
+    unread = _GROUPING_KEYS | _READING_KEYS | _RECORDING_KEYS
+    later = {key for key in type(study).model_fields if key not in FINGERPRINTED_KEYS | unread}
+    config = study.model_dump(mode="json", exclude=unread | later)
     config |= study.model_dump(mode="json", include=later, exclude_defaults=True)
     content = {
         "config": config,
         "code": code_hashes(study),
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def batch_fingerprint(study: StudyConfig, fingerprint: str) -> str:
+    """The trial jobs' ``params``: the study's ``fingerprint``, and the signals spec when the
+    study records signals. Adding or changing ``signals`` so re-runs each batch job, which only
+    records the signals of its finished trials; without signals it is the study's fingerprint
+    (studies that never record signals re-run nothing)."""
+    if study.signals is None:
+        return fingerprint
+    spec = json.dumps(signals_spec(study.signals), sort_keys=True).encode()
+    return f"{fingerprint}-{hashlib.sha256(spec).hexdigest()[:16]}"
 
 
 def batch_manifests(study: StudyConfig) -> list[str]:
@@ -97,13 +129,18 @@ def missing_trial_files(
     itself: listing the missing files as the batch's inputs makes the per-trial rule remake them
     and then the batch refresh its rows. A damaged file (changed since the manifest recorded it,
     and unreadable) is removed first, so it is missing too (see :mod:`mojo.trials.integrity`).
+    A signals file counts once the batch recorded it: a batch that ran before the study recorded
+    signals records them when it runs again (its params changed: :func:`batch_fingerprint`).
     """
     stamps = batches.get((first, last))
     if stamps is None:
         return []  # the batch has not run yet (or runs again): it checks every trial itself
     missing = []
+    names = trial_files(study)
     for trial in range(first, last + 1):
-        damaged = damaged_trial_files(trial_dir(study, trial), stamps.get(trial, {}))
+        recorded = stamps.get(trial, {})
+        files = names if SIGNALS_FILE in recorded else TRIAL_FILES
+        damaged = damaged_trial_files(trial_dir(study, trial), recorded, files)
         for path, reason in damaged.items():
             if reason != MISSING:
                 discard(path, reason)
@@ -124,7 +161,7 @@ def check_trial_name(study: StudyConfig, name: str) -> int:
 
 
 def resume_refusal(study: StudyConfig, fingerprint: str) -> str | None:
-    """Why this run may not go on under ``resume: false``, or None.
+    """Why this run may not go on: :func:`design_refusal`, or under ``resume: false``, or None.
 
     ``resume: false`` protects a study's finished trials from being changed: it refuses a run that
     would re-make them (other trial settings or code: another fingerprint) or add to them (another
@@ -133,8 +170,9 @@ def resume_refusal(study: StudyConfig, fingerprint: str) -> str | None:
     study with no finished trial yet are never refused. Called when a run starts (``onstart``),
     before the record is rewritten, so dry runs and reports never get here.
     """
-    if study.resume or not _has_finished_trials(study):
-        return None
+    refusal = design_refusal(study, fingerprint)
+    if refusal or study.resume or not _has_finished_trials(study):
+        return refusal
     record = read_study_record(study_dir(study))
     if record is not None and (record.fingerprint, record.n_trial) == (fingerprint, study.n_trial):
         return None
@@ -150,6 +188,55 @@ def resume_refusal(study: StudyConfig, fingerprint: str) -> str | None:
         "it, set resume: true to change it (a new n_trial adds trials; other changes re-make them), "
         "or choose another study name. Nothing was changed."
     )
+
+
+def design_refusal(study: StudyConfig, fingerprint: str) -> str | None:
+    """Why a study whose design cannot grow (``lhs``) may not run with this ``n_trial``, or None.
+
+    Its points depend on n_trial, so another n_trial would re-draw every finished trial: refused,
+    whatever ``resume`` says, when the study has finished trials of the same settings (the study
+    record's fingerprint) and another n_trial. Without a record, a finished trial's
+    ``config.json`` tells the design's size. Costs one small read, and a listing of the study
+    folder only for such a design.
+    """
+    if study.sampling in GROWING_DESIGNS:
+        return None
+    record = read_study_record(study_dir(study))
+    if record is not None and record.fingerprint is not None:
+        if record.fingerprint != fingerprint or not _has_finished_trials(study):
+            return None  # other settings re-make every trial anyway, or none is finished
+        previous = record.n_trial
+    else:
+        previous = _finished_design_size(study)
+    if previous in (None, study.n_trial):
+        return None
+    return (
+        f"study '{study.study}' in {study_dir(study)} has finished trials of sampling: "
+        f"{study.sampling} with n_trial = {previous}; that design's points depend on n_trial, so "
+        f"n_trial = {study.n_trial} would re-draw every finished trial: an {study.sampling} study "
+        f"cannot grow or shrink. Set n_trial back to {previous}, or start another study (another "
+        "study name) with the new n_trial, or use sampling: sobol, which can grow. Nothing was changed."
+    )
+
+
+def _finished_design_size(study: StudyConfig) -> int | None:
+    """The ``design_size`` in the config of the first finished trial of ``study``'s design found
+    in its folder, or None."""
+    folder = study_dir(study)
+    if not folder.is_dir():
+        return None
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            trial = Path(entry.path)
+            if not entry.name.startswith(TRIAL_PREFIX) or not (trial / RESULT_JSON).exists():
+                continue
+            try:
+                config = read_model(trial / CONFIG_JSON, TrialConfig)
+            except (OSError, ValueError):
+                continue
+            if config.sampling == study.sampling and config.design_size is not None:
+                return config.design_size
+    return None
 
 
 def _has_finished_trials(study: StudyConfig) -> bool:

@@ -8,7 +8,8 @@ import numbers
 import resource
 import time
 import traceback
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -17,12 +18,14 @@ import numpy as np
 
 from mojo.config import codepath
 from mojo.config.distributions import trial_seed
+from mojo.config.signals import signals_spec
 from mojo.config.study import StudyConfig
 from mojo.trials.files import (
     CONFIG_JSON,
     MODEL_XML,
     NAMED_VALUES_JSON,
     RESULT_JSON,
+    SIGNALS_FILE,
     TABLE_COLUMNS,
     TRIAL_FILES,
     NamedValue,
@@ -36,7 +39,7 @@ from mojo.trials.files import (
     write_named_values,
 )
 from mojo.trials.integrity import remove_leftovers, unreadable
-from mojo.trials.sampling import plain_values, sample_parameters
+from mojo.trials.sampling import design_fields, plain_values, sample_parameters
 
 CODE_FIELDS = ("generator", "runtime", "metrics", "objective")
 
@@ -63,11 +66,14 @@ class TrialPlan:
     """Which random draws the trial gets: the trial number, or an evaluation's own number."""
     fixed: dict[str, NamedValue] | None = None
     """Values pinned whatever the draws (the optimiser's choices)."""
+    signals_only: bool = False
+    """A finished trial run again only to record its signals (see :func:`replay_signals`)."""
 
     @cached_property
     def config(self) -> TrialConfig:
         seed = trial_seed(self.study.seed, self.stream)
-        return self.template.model_copy(update={"trial": self.number, "trial_seed": seed})
+        design = design_fields(self.study) if self.fixed is None else {}  # evaluations: random
+        return self.template.model_copy(update={"trial": self.number, "trial_seed": seed, **design})
 
     @cached_property
     def values(self) -> dict[str, NamedValue]:
@@ -136,6 +142,29 @@ def finished_result(plan: TrialPlan) -> TrialResult | None:
     return result
 
 
+def signals_current(plan: TrialPlan) -> bool:
+    """Whether the trial's signals file is readable and recorded for this trial's config and the
+    study's signals spec (always, when the study records none). Reads the file's footer only."""
+    if plan.study.signals is None:
+        return True
+    from mojo.signals import file_metadata
+
+    try:
+        metadata = file_metadata(plan.dir / SIGNALS_FILE)
+    except (OSError, ValueError):  # missing, or not a parquet file (pyarrow's errors are both)
+        return False
+    return metadata == _signals_metadata(plan)
+
+
+def _signals_metadata(plan: TrialPlan) -> dict[str, Any]:
+    return {"spec": signals_spec(plan.study.signals), "input_hash": plan.input_hash}
+
+
+def only_signals(plan: TrialPlan) -> TrialPlan:
+    """The plan of a finished trial whose signals alone must be recorded again."""
+    return replace(plan, signals_only=True)
+
+
 def table_row(plan: TrialPlan, result: TrialResult) -> TrialRow:
     return TrialRow(
         trial=plan.number,
@@ -197,11 +226,29 @@ def record_result(plan: TrialPlan, started: float, status: Status, **fields: Any
 
 
 def record_abnormal_end(plan: TrialPlan, started: float, status: Status, reason: str) -> TrialResult:
-    """Record a trial whose process died or was stopped (crash, timeout)."""
+    """Record a trial whose process died or was stopped (crash, timeout), with no signals. A
+    replay of its signals that did so leaves its other files as they were."""
+    if plan.signals_only:
+        write_signals_of(plan, None)
+        return read_model(plan.dir / RESULT_JSON, TrialResult)
     write_inputs(plan)
     if not (plan.dir / MODEL_XML).exists():
         write_placeholder_model(plan, reason)
-    return record_result(plan, started, status, reason=reason)
+    result = record_result(plan, started, status, reason=reason)
+    write_signals_of(plan, None)
+    return result
+
+
+def write_signals_of(plan: TrialPlan, recorder: Any) -> None:
+    """Write the trial's signals file (when the study records signals): what ``recorder``
+    (a :class:`mojo.signals.Recorder`) holds, or no rows when there is none (no model was built,
+    or the process died)."""
+    if plan.study.signals is None:
+        return
+    from mojo.signals import write_signals
+
+    time, values, labels = recorder.arrays() if recorder is not None else (np.empty(0), {}, {})
+    write_signals(plan.dir / SIGNALS_FILE, time, values, labels, **_signals_metadata(plan))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -344,8 +391,10 @@ def run_trial(plan: TrialPlan, code: UserCode) -> TrialResult:
     after recording an outcome that leaves the process suspect (:class:`WorkerSuspect`)."""
     import mujoco
 
-    from mojo.runtime import TrialContext, TrialFailed, Unstable, check_stable, warning_counts
+    from mojo.runtime import TrialFailed, Unstable, check_stable, warning_counts
 
+    if plan.signals_only:
+        return replay_signals(plan, code)
     started = time.perf_counter()
     write_inputs(plan)
     timings: dict[str, float] = {}
@@ -360,27 +409,21 @@ def run_trial(plan: TrialPlan, code: UserCode) -> TrialResult:
         result = record_result(
             plan, started, "error", reason=f"generator: {why}", traceback=traceback.format_exc()
         )
+        write_signals_of(plan, None)
         return _unless_suspect(result, exc)
     write_atomic(plan.dir / MODEL_XML, xml)
     timings["generate"] = time.perf_counter() - started
 
     data = mujoco.MjData(model)
-    context = TrialContext(
-        number=plan.number,
-        seed=plan.config.trial_seed,
-        values=plain_values(plan.values),
-        duration=plan.config.duration,
-        metrics=code.metrics,
-    )
     status: Status = "success"
     fields: dict[str, Any] = {}
     error: BaseException | None = None
+    recorder = None
     try:
         with limit:
-            metrics = _as_metrics(
-                code.runtime(model, data, context, *plan.config.run_args, **plan.config.run_kwargs),
-                plan.values,
-            )
+            recorder = _recorder(plan, model)
+            with _recording(recorder):
+                metrics = _as_metrics(_run(plan, code, model, data), plan.values)
             check_stable(data)
             fields["metrics"] = {n: v if math.isfinite(v) else None for n, v in metrics.items()}
             _check_finite({f"metric {n}": v for n, v in metrics.items()})
@@ -405,4 +448,56 @@ def run_trial(plan: TrialPlan, code: UserCode) -> TrialResult:
         timings=timings,
         **fields,
     )
+    write_signals_of(plan, recorder)
+    return _unless_suspect(result, error)
+
+
+def _run(plan: TrialPlan, code: UserCode, model: Any, data: Any) -> Any:
+    """Call the study's runtime on the trial's model: what it returns."""
+    from mojo.runtime import TrialContext
+
+    context = TrialContext(
+        number=plan.number,
+        seed=plan.config.trial_seed,
+        values=plain_values(plan.values),
+        duration=plan.config.duration,
+        metrics=code.metrics,
+    )
+    return code.runtime(model, data, context, *plan.config.run_args, **plan.config.run_kwargs)
+
+
+def _recorder(plan: TrialPlan, model: Any) -> Any:
+    """A :class:`mojo.signals.Recorder` of the study's signals for ``model``, or None."""
+    if plan.study.signals is None:
+        return None
+    from mojo.signals import Recorder
+
+    return Recorder(plan.study.signals, model)
+
+
+def _recording(recorder: Any) -> Any:
+    """The context that records ``recorder``'s samples while the runtime steps (if any)."""
+    from mojo.runtime import sample_every
+
+    return nullcontext() if recorder is None else sample_every(recorder.rate, recorder, recorder.before)
+
+
+def replay_signals(plan: TrialPlan, code: UserCode) -> TrialResult:
+    """Run a finished trial again to record its signals, writing nothing but its signals file:
+    the same config, values and seed give the same simulation. Its outcome is the one already
+    recorded; whatever stops the replay keeps the samples taken until then."""
+    import mujoco
+
+    result = read_model(plan.dir / RESULT_JSON, TrialResult)
+    recorder, error = None, None
+    try:
+        with _MemoryLimit(plan.config.trial_memory_mb):
+            model, _ = build_model(plan, code)
+            recorder = _recorder(plan, model)
+            with _recording(recorder):
+                _run(plan, code, model, mujoco.MjData(model))
+    except BaseException as exc:
+        _error_reason(exc, None)  # raises after the user's Ctrl-C
+        error = exc
+    write_signals_of(plan, recorder)
     return _unless_suspect(result, error)

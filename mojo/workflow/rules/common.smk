@@ -23,6 +23,15 @@ except ConfigError as error:
 STUDY_DIR = str(study_dir(STUDY))
 FINGERPRINT = mojo_targets.study_fingerprint(STUDY)
 
+# The signals' names, against the compiled nominal model (MuJoCo is imported only for this).
+if STUDY.signals is not None and workflow.is_main_process:
+    from mojo.signals import check_study as check_signals
+
+    try:
+        check_signals(STUDY)
+    except ValueError as error:
+        sys.exit(str(error))
+
 # One run per study; a Snakemake lock left by a killed run is cleared (see mojo/workflow/locks.py).
 mojo_locks.guard_run(workflow, STUDY_DIR)
 

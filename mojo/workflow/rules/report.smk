@@ -9,6 +9,7 @@ from mojo.trials import layout
 from mojo.trials import targets as mojo_targets
 from mojo.trials.record import discard_damaged_study_record, write_study_record
 from mojo.workflow import jobs as mojo_jobs
+from mojo.workflow import stopping as mojo_stopping
 
 # An unreadable study record is removed before the DAG exists and written again at once (a run
 # with nothing to do never gets to onstart), unless resume: false must then refuse the run.
@@ -23,10 +24,23 @@ PLOTS = {name: str(path) for name, path in layout.plots(STUDY).items()}
 ENVIRONMENT = {name: str(path) for name, path in layout.environment(STUDY).items()}
 # The default target (`rule all`, and so what `snakemake --report` shows): a config with an
 # `optimize:` section is an optimisation study (its results and plots), any other a Monte Carlo
-# study (its tables and plots); the environment record either way. `snakemake tables` still makes
-# an optimisation config's Monte Carlo trials.
+# study (its tables and plots, its sensitivity analysis and convergence plot, and the envelopes
+# of its signals when it records some, pictures of chosen trials when it asks for them); the
+# environment record either way. `snakemake tables` still makes an optimisation config's Monte
+# Carlo trials (and `snakemake pictures` their pictures).
 DEFAULT_TARGETS = [
-    *(rules.optimize.input if STUDY.optimize else [*rules.tables.input, *PLOTS.values()]),
+    *(
+        rules.optimize.input
+        if STUDY.optimize
+        else [
+            *rules.tables.input,
+            *PLOTS.values(),
+            *map(str, layout.signal_plots(STUDY).values()),
+            *rules.sensitivity.output,
+            *rules.convergence.output,
+            *PICTURES,
+        ]
+    ),
     *ENVIRONMENT.values(),
 ]
 
@@ -61,7 +75,8 @@ localrules:
 # a `run:` job, in Snakemake's process, where pandas and pyarrow are usually loaded already.
 rule plots:
     input:
-        mojo_targets.batch_manifests(STUDY),
+        **mojo_stopping.stop_inputs(STUDY, checkpoints, after_tables=True),
+        manifests=mojo_stopping.manifests(STUDY, checkpoints),
     output:
         status=report(PLOTS["status"], caption="../report/status.rst", category="Monte Carlo"),
         parameters=report(PLOTS["parameters"], caption="../report/parameters.rst", category="Monte Carlo"),
@@ -75,8 +90,9 @@ rule plots:
     params:
         units={name: spec.unit for name, spec in STUDY.parameters.items()},
         metric_units=STUDY.metric_units,
+        statistics=STUDY.statistics.model_dump(mode="json"),
     run:
-        mojo_jobs.plots(input, output, params, log[0])
+        mojo_jobs.plots(input.manifests, output, params, log[0])
 
 
 # Recorded once, when the study is first run: it has no inputs, so it is never re-made (delete

@@ -10,6 +10,7 @@ from mojo.slurm.resources import job_resources
 from mojo.trials import layout
 from mojo.trials import targets as mojo_targets
 from mojo.trials.batch import run_batch
+from mojo.trials.files import RESULT_JSON
 
 # On SLURM: a working status command and the partition file, before the executor exists; the
 # jobs are checked against it in report.smk's onstart (see mojo/slurm/guard.py). Does nothing in
@@ -32,7 +33,7 @@ rule trial_batch:
     resources:
         **job_resources(STUDY, STUDY.job_size),
     params:
-        fingerprint=FINGERPRINT,
+        fingerprint=mojo_targets.batch_fingerprint(STUDY, FINGERPRINT),
     run:
         run_batch(STUDY, int(wildcards.first), int(wildcards.last), Path(output.manifest), Path(log[0]))
 
@@ -46,6 +47,23 @@ rule trial:
         **job_resources(STUDY, 1),
     params:
         fingerprint=FINGERPRINT,
+    run:
+        trial = mojo_targets.check_trial_name(STUDY, wildcards.trial)
+        run_batch(STUDY, trial, trial, log=Path(log[0]))
+
+
+# A deleted or damaged signals file of a finished trial: the trial runs again to record its signals
+# only (its other files stay as they are; see mojo.trials.trial.replay_signals). After its trial,
+# if that is re-made too.
+rule trial_signals:
+    input:
+        str(Path(layout.signals_pattern(STUDY)).with_name(RESULT_JSON)),
+    output:
+        layout.signals_pattern(STUDY),
+    log:
+        layout.log_pattern(STUDY, "trial_signals"),
+    resources:
+        **job_resources(STUDY, 1),
     run:
         trial = mojo_targets.check_trial_name(STUDY, wildcards.trial)
         run_batch(STUDY, trial, trial, log=Path(log[0]))
