@@ -41,7 +41,8 @@ def study(tmp_path_factory) -> Path:
     """The default pendulum study, cut to 10 trials, run and reported."""
     work = tmp_path_factory.mktemp("report")
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config.update(study="small", n_trial=10)
+    # Small pictures: the report must hold them, and full-size ones cost 10 s of rendering here.
+    config.update(study="small", n_trial=10, pictures={"width": 96, "height": 72, "fps": 5})
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     _snakemake(work)
     _snakemake(work, "--report", "results/small/report.html")

@@ -3,8 +3,9 @@
 Two layers:
 
 * style helpers every plot uses (and other studies' plots can reuse): :func:`new_figure`,
-  :func:`axis_label`, :func:`count_axis`, :func:`log_axis`, :func:`bins`, :func:`scatter`, :func:`note`, :func:`save`, the
-  :data:`STATUS_COLORS` and the :data:`STYLE` (the optimiser's plots use them too: one look);
+  :func:`axis_label`, :func:`count_axis`, :func:`log_axis`, :func:`bins`, :func:`scatter`,
+  :func:`note`, :func:`save`, the :data:`STATUS_COLORS` and the :data:`STYLE` (the optimiser's
+  plots use them too: one look);
 * one function per figure of a Monte Carlo study, each taking the trials table (the columns of
   ``trials.parquet``) and writing one file.
 
@@ -86,8 +87,12 @@ def new_figure(
     columns = min(columns, n_panels)
     rows = math.ceil(n_panels / columns)
     fig, axes = plt.subplots(
-        rows, columns, figsize=(panel[0] * columns, panel[1] * rows), squeeze=False,
-        layout="constrained", **subplots,
+        rows,
+        columns,
+        figsize=(panel[0] * columns, panel[1] * rows),
+        squeeze=False,
+        layout="constrained",
+        **subplots,
     )
     flat = list(axes.flat)
     for ax in flat[n_panels:]:
@@ -106,7 +111,9 @@ def save(fig: plt.Figure, path: str | Path) -> Path:
 
 def count_axis(ax: plt.Axes, axis: str = "y", label: str = "trials") -> None:
     """Label an axis of counts and keep its ticks on whole numbers."""
-    getattr(ax, f"{axis}axis").set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    getattr(ax, f"{axis}axis").set_major_locator(
+        matplotlib.ticker.MaxNLocator(integer=True, steps=[1, 2, 5, 10])
+    )
     getattr(ax, f"set_{axis}label")(label)
 
 
@@ -156,8 +163,17 @@ def point_style(n_points: int) -> dict:
 def scatter(ax: plt.Axes, x, y, color: str = STATUS_COLORS["success"], label: str | None = None, **style):
     """A rasterised point cloud (cheap in file size and time for 100,000 points)."""
     kwargs = {**marker_style(len(x)), **style}
-    ax.plot(x, y, linestyle="none", marker="o", markeredgewidth=0, color=color, label=label,
-            rasterized=True, **kwargs)
+    ax.plot(
+        x,
+        y,
+        linestyle="none",
+        marker="o",
+        markeredgewidth=0,
+        color=color,
+        label=label,
+        rasterized=True,
+        **kwargs,
+    )
 
 
 # --- reading the trials table ----------------------------------------------------------------
@@ -184,7 +200,10 @@ def no_success_note(table: pd.DataFrame) -> str:
     """What a panel of successful trials' values says when there are none."""
     counts = table["status"].value_counts()
     shown = ", ".join(f"{s} {int(counts[s])}" for s in STATUSES if s in counts)
-    return f"no trial succeeded ({len(table)} trials: {shown or 'none'}):\nsee status.png and summary.html for why"
+    return (
+        f"no trial succeeded ({len(table)} trials: {shown or 'none'}):\n"
+        "see status.png and summary.html for why"
+    )
 
 
 def statuses_present(table: pd.DataFrame) -> list[str]:
@@ -221,10 +240,16 @@ def status_counts(table: pd.DataFrame, path: str | Path) -> Path:
 def _stacked_histogram(ax: plt.Axes, table: pd.DataFrame, column: str) -> None:
     values = table[column].to_numpy(dtype=float)
     edges = bins(values)
-    groups = [(s, table.loc[table["status"] == s, column].to_numpy(dtype=float)) for s in statuses_present(table)]
+    groups = [
+        (s, table.loc[table["status"] == s, column].to_numpy(dtype=float)) for s in statuses_present(table)
+    ]
     ax.hist(
-        [v[np.isfinite(v)] for _, v in groups], bins=edges, stacked=True,
-        color=[STATUS_COLORS[s] for s, _ in groups], label=[s for s, _ in groups], **BAR_EDGES,
+        [v[np.isfinite(v)] for _, v in groups],
+        bins=edges,
+        stacked=True,
+        color=[STATUS_COLORS[s] for s, _ in groups],
+        label=[s for s, _ in groups],
+        **BAR_EDGES,
     )
 
 
@@ -333,8 +358,13 @@ def scatter_matrix(
         note(axes[0], no_success_note(table) if len(ok) == 0 else f"nothing to scatter: {why}")
         return save(fig, path)
     fig, grid = plt.subplots(
-        len(shown_metrics), len(shown), squeeze=False, sharex="col", sharey="row",
-        figsize=(2.4 * len(shown) + 0.6, 2.0 * len(shown_metrics) + 0.6), layout="constrained",
+        len(shown_metrics),
+        len(shown),
+        squeeze=False,
+        sharex="col",
+        sharey="row",
+        figsize=(2.4 * len(shown) + 0.6, 2.0 * len(shown_metrics) + 0.6),
+        layout="constrained",
     )
     rng = np.random.default_rng(0)
     for col, name in enumerate(shown):
@@ -372,14 +402,22 @@ def slowest_trials(table: pd.DataFrame, path: str | Path, count: int = SLOWEST) 
         note(right, "no wall times")
         return save(fig, path)
     unit, scale = ("ms", 1e3) if np.median(wall) < 1 else ("s", 1.0)
-    groups = [(s, table.loc[table["status"] == s, "wall_time"].to_numpy(dtype=float) * scale)
-              for s in statuses_present(table)]
+    groups = [
+        (s, table.loc[table["status"] == s, "wall_time"].to_numpy(dtype=float) * scale)
+        for s in statuses_present(table)
+    ]
     edges = bins(wall * scale)
     if wall.min() > 0 and wall.max() / wall.min() > 5:  # a long tail: log-spaced bins
         edges = np.geomspace(wall.min() * scale, wall.max() * scale, len(edges))
         log_axis(left)
-    left.hist([g for _, g in groups], bins=edges, stacked=True,
-              color=[STATUS_COLORS[s] for s, _ in groups], label=[s for s, _ in groups], **BAR_EDGES)
+    left.hist(
+        [g for _, g in groups],
+        bins=edges,
+        stacked=True,
+        color=[STATUS_COLORS[s] for s, _ in groups],
+        label=[s for s, _ in groups],
+        **BAR_EDGES,
+    )
     left.set_xlabel(axis_label("wall time per trial", unit))
     count_axis(left)
     left.set_title(f"{wall.size} trials, {wall.sum():.4g} s of wall time in all")
@@ -411,8 +449,12 @@ caption { text-align: left; font-weight: bold; padding: 4px 0; }
 
 
 def summary_html(
-    summary: pd.DataFrame, table: pd.DataFrame, units: Mapping[str, str | None], path: str | Path,
-    reasons: int = 10, settings: StatisticsConfig | None = None,
+    summary: pd.DataFrame,
+    table: pd.DataFrame,
+    units: Mapping[str, str | None],
+    path: str | Path,
+    reasons: int = 10,
+    settings: StatisticsConfig | None = None,
 ) -> Path:
     """The summary table (status counts and rates; statistics of each parameter and metric over
     successful trials; the quoted figures with their confidence intervals) and the commonest
@@ -436,26 +478,34 @@ def summary_html(
     quoted = _quoted_figures(numbers, units, settings, intervals)
     failed = table[table["status"] != "success"]
     common = (
-        failed.groupby(["status", "reason"], dropna=False).size().rename("trials")
-        .sort_values(ascending=False).head(reasons).reset_index()
+        failed.groupby(["status", "reason"], dropna=False)
+        .size()
+        .rename("trials")
+        .sort_values(ascending=False)
+        .head(reasons)
+        .reset_index()
     )
-    none_ok = f"<p>{html.escape(no_success_note(table))}</p>\n" if not (table["status"] == "success").any() else ""
+    none_ok = (
+        f"<p>{html.escape(no_success_note(table))}</p>\n" if not (table["status"] == "success").any() else ""
+    )
     sections = {
         "Trials by status": counts.to_html(index=False, border=0),
-        "Parameters and metrics over successful trials": none_ok + stats_table.to_html(
-            index=False, border=0, float_format=lambda v: f"{v:.6g}", na_rep=""
-        ),
+        "Parameters and metrics over successful trials": none_ok
+        + stats_table.to_html(index=False, border=0, float_format=lambda v: f"{v:.6g}", na_rep=""),
         f"Estimates with their {level} (is N enough?)": (
             quoted.to_html(index=False, border=0) + f"<p>{html.escape(_INTERVALS_NOTE)}</p>"
-            if quoted is not None else ""
+            if quoted is not None
+            else ""
         ),
         f"Commonest reasons for trials that did not succeed (top {reasons})": (
             common.to_html(index=False, border=0) if len(common) else "<p>Every trial succeeded.</p>"
         ),
     }
     body = "\n".join(f"<h3>{html.escape(c)}</h3>\n{p}" for c, p in sections.items() if p)
-    page = (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Summary</title>"
-            f"<style>{_TABLE_CSS}</style></head><body>\n{body}\n</body></html>\n")
+    page = (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Summary</title>"
+        f"<style>{_TABLE_CSS}</style></head><body>\n{body}\n</body></html>\n"
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page)
@@ -477,6 +527,7 @@ def _bounds(figure: str) -> list[str]:
 
 def _interval_cell(estimate, low, high, scale: float = 1.0, digits: str = ".4g", unit: str = "") -> str:
     """``-46.55 [-51.8, -38.84]``; ``?`` for a missing bound, nothing without an estimate."""
+
     def shown(value) -> str:
         return "?" if value is None or pd.isna(value) else f"{value * scale:{digits}}"
 
@@ -493,10 +544,14 @@ def _quoted_figures(
     if not intervals:
         return None
     numbers = numbers.sort_values("kind", key=lambda kind: kind == "parameter", kind="stable")
-    quoted = pd.DataFrame({
-        "kind": numbers["kind"], "name": numbers["name"],
-        "unit": [units.get(n) or "" for n in numbers["name"]], "n": numbers["count"].astype("Int64"),
-    })
+    quoted = pd.DataFrame(
+        {
+            "kind": numbers["kind"],
+            "name": numbers["name"],
+            "unit": [units.get(n) or "" for n in numbers["name"]],
+            "n": numbers["count"].astype("Int64"),
+        }
+    )
     for figure in stats.figure_names(settings.percentiles):
         if not set(_bounds(figure)) <= set(intervals):
             continue

@@ -14,11 +14,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mojo.trials.files import CONFIG_JSON, MODEL_XML, NAMED_VALUES_JSON, RESULT_JSON, TRIAL_FILES
-from mojo.trials.files import SIGNALS_FILE
+from mojo.results.status import (
+    evaluation_folders,
+    evaluation_of,
+    folder_problem,
+    is_study_folder,
+    is_trial_folder,
+)
+from mojo.trials.files import (
+    CONFIG_JSON,
+    MODEL_XML,
+    NAMED_VALUES_JSON,
+    RESULT_JSON,
+    SIGNALS_FILE,
+    TRIAL_FILES,
+)
 from mojo.trials.integrity import MISSING, unreadable
 from mojo.trials.layout import TRIAL_PREFIX
-from mojo.results.status import evaluation_folders, evaluation_of, folder_problem, is_study_folder, is_trial_folder
 
 
 def find_trial(path: Path, trial: int | None = None) -> Path:
@@ -67,12 +79,16 @@ def load_trial(folder: Path) -> dict[str, Any]:
     """The trial's files as plain JSON data: ``config``, ``values`` and ``result`` (None for a
     file not written yet, or one that cannot be read: ``unreadable`` names those, with why)."""
     evaluation = evaluation_of(folder)
-    problems = {name: why for name in TRIAL_FILES if (why := unreadable(folder / name)) not in (None, MISSING)}
+    problems = {
+        name: why for name in TRIAL_FILES if (why := unreadable(folder / name)) not in (None, MISSING)
+    }
     read = lambda name: None if name in problems else _read_json(folder / name)  # noqa: E731
     return {
         "trial_dir": str(folder),
         "evaluation": dict(zip(("trial", "eval"), evaluation)) if evaluation else None,
-        "model": str(folder / MODEL_XML) if (folder / MODEL_XML).exists() and MODEL_XML not in problems else None,
+        "model": str(folder / MODEL_XML)
+        if (folder / MODEL_XML).exists() and MODEL_XML not in problems
+        else None,
         "config": read(CONFIG_JSON),
         "values": read(NAMED_VALUES_JSON),
         "result": read(RESULT_JSON),
@@ -107,10 +123,13 @@ def format_trial(trial: dict[str, Any]) -> str:
         evaluation = trial["evaluation"]
         lines = [
             f"evaluation {evaluation['eval']} of optimisation trial {evaluation['trial']} of study "
-            f"{config.get('study', '?')} (trial number {config.get('trial', '?')} for its seed): {trial['trial_dir']}"
+            f"{config.get('study', '?')} (trial number {config.get('trial', '?')} for its seed): "
+            f"{trial['trial_dir']}"
         ]
     else:
-        lines = [f"trial {config.get('trial', '?')} of study {config.get('study', '?')}: {trial['trial_dir']}"]
+        lines = [
+            f"trial {config.get('trial', '?')} of study {config.get('study', '?')}: {trial['trial_dir']}"
+        ]
     unreadable_files = trial.get("unreadable") or {}
     if unreadable_files:
         lines.append("unreadable files (the study's next run re-makes this trial):")
@@ -118,10 +137,18 @@ def format_trial(trial: dict[str, Any]) -> str:
     specs = config.get("parameters", {})
     if values:
         rows = [
-            (name, _number(v.get("value")), v.get("unit") or "", v.get("source", ""), _distribution(specs.get(name)))
+            (
+                name,
+                _number(v.get("value")),
+                v.get("unit") or "",
+                v.get("source", ""),
+                _distribution(specs.get(name)),
+            )
             for name, v in values.items()
         ]
-        widths = [max(len(r[i]) for r in rows + [("parameter", "value", "unit", "source", "")]) for i in range(4)]
+        widths = [
+            max(len(r[i]) for r in rows + [("parameter", "value", "unit", "source", "")]) for i in range(4)
+        ]
         lines.append("parameters:")
         header = ("parameter", "value", "unit", "source", "distribution")
         for row in [header, *rows]:
@@ -167,7 +194,9 @@ def format_trial(trial: dict[str, Any]) -> str:
 
 def display_problem() -> str | None:
     """Why no window can be opened here, or None if one probably can."""
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
         return "no display: $DISPLAY and $WAYLAND_DISPLAY are unset (connect with ssh -X, or copy the folder)"
     return None
 
@@ -257,16 +286,24 @@ def render_picture(folder: Path, trial: dict[str, Any], out: Path) -> tuple[int,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trial_dir", type=Path, help="a trial folder, e.g. results/pendulum/trial_0042")
-    parser.add_argument("trial", type=int, nargs="?", help="a trial number, when trial_dir is the study folder")
+    parser.add_argument(
+        "trial", type=int, nargs="?", help="a trial number, when trial_dir is the study folder"
+    )
     parser.add_argument("--json", action="store_true", help="print the trial's files as one JSON object")
     parser.add_argument("--view", action="store_true", help="open the model in MuJoCo's viewer")
     parser.add_argument(
-        "--plot", nargs="?", const=True, type=Path, metavar="OUT",
+        "--plot",
+        nargs="?",
+        const=True,
+        type=Path,
+        metavar="OUT",
         help=f"plot the trial's recorded signals, one panel per signal, to OUT ({', '.join(PLOT_FORMATS)}; "
         "default: <trial folder>_signals.png in the current folder)",
     )
     parser.add_argument(
-        "--render", type=Path, metavar="OUT",
+        "--render",
+        type=Path,
+        metavar="OUT",
         help="replay the trial and render it offscreen to OUT: an animated .gif, or a .png strip of frames "
         "(needs MUJOCO_GL=egl with a GPU, or OSMesa: Debian's libosmesa6)",
     )
@@ -302,8 +339,11 @@ def command(args: argparse.Namespace) -> int:
             return 1
         problem = display_problem()
         if problem:
-            print(f"mojo show: cannot open the viewer: {problem}; on a machine with a display run\n"
-                  f"  python -m mujoco.viewer --mjcf={trial['model']}", file=sys.stderr)
+            print(
+                f"mojo show: cannot open the viewer: {problem}; on a machine with a display run\n"
+                f"  python -m mujoco.viewer --mjcf={trial['model']}",
+                file=sys.stderr,
+            )
             return 1
         view(Path(trial["model"]))
     return 0

@@ -33,14 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from mojo.config.study import StatisticsConfig
+from mojo.optimize.files import RoundFile, opt_dir, round_path
+from mojo.optimize.integrity import damaged_files
 from mojo.results.statistics import Interval, format_interval, percent, rate_interval
 from mojo.trials.files import CONFIG_JSON, RESULT_JSON, STATUSES, TRIAL_FILES, read_model
 from mojo.trials.integrity import MISSING, ManifestStamps, damaged_trial_files, describe, unreadable
 from mojo.trials.layout import STOP_DIR, TRIAL_PREFIX, batches_dir
 from mojo.trials.progress import format_duration
 from mojo.trials.record import STUDY_RECORD, StudyRecord, read_study_record, study_record_problem
-from mojo.optimize.files import RoundFile, opt_dir, round_path
-from mojo.optimize.integrity import damaged_files
 
 RATE_WINDOW = 300.0
 """Seconds of the most recent results that the throughput is measured over."""
@@ -163,9 +163,9 @@ def scan(folder: Path, now: float | None = None, problems: int = RECENT_PROBLEMS
     with os.scandir(folder) as entries:
         for entry in entries:
             name = entry.name
-            if not name.startswith(TRIAL_PREFIX) or not name[len(TRIAL_PREFIX):].isdigit():
+            if not name.startswith(TRIAL_PREFIX) or not name[len(TRIAL_PREFIX) :].isdigit():
                 continue
-            number = int(name[len(TRIAL_PREFIX):])
+            number = int(name[len(TRIAL_PREFIX) :])
             data, mtime = _read_result(os.path.join(entry.path, RESULT_JSON))
             damaged = _damaged_files(entry.path, data is not None, stamps.get(number))
             bad_files.update({f"{name}/{path.name}": why for path, why in damaged.items()})
@@ -365,7 +365,7 @@ def is_study_folder(path: Path) -> bool:
     if (path / STUDY_RECORD).exists() or round_path(_as_study(path), 0).exists():
         return True
     with os.scandir(path) as entries:
-        return any(e.name.startswith(TRIAL_PREFIX) and e.name[len(TRIAL_PREFIX):].isdigit() for e in entries)
+        return any(e.name.startswith(TRIAL_PREFIX) and e.name[len(TRIAL_PREFIX) :].isdigit() for e in entries)
 
 
 def _recorded_stamps(folder: Path, bad_files: dict[str, str]) -> dict[int, dict]:
@@ -433,11 +433,15 @@ def format_optimization(study: str, opt: OptimizationStatus) -> str:
     ]
     if opt.best:
         params = ", ".join(f"{k} {_value(v)}" for k, v in opt.best.get("params", {}).items())
-        lines.append(f"  best so far: trial {opt.best['trial']}, value {_value(opt.best['value'])} ({params})")
+        lines.append(
+            f"  best so far: trial {opt.best['trial']}, value {_value(opt.best['value'])} ({params})"
+        )
     else:
         lines.append("  best so far: none (no trial told complete yet)")
     finished = sum(opt.counts.values())
-    lines.append(f"  evaluations: {finished} of {opt.evaluations} finished, {opt.unfinished} without a result")
+    lines.append(
+        f"  evaluations: {finished} of {opt.evaluations} finished, {opt.unfinished} without a result"
+    )
     lines.append("  " + "  ".join(f"{s} {opt.counts[s]}" for s in STATUSES))
     if opt.last_result_age is not None:
         lines.append(f"  last result {format_duration(opt.last_result_age)} ago")
@@ -483,7 +487,9 @@ def _format_monte_carlo(status: StudyStatus) -> str:
         shown = list(status.unreadable.items())[:UNREADABLE_SHOWN]
         lines += [f"    {name}: {why}" for name, why in shown]
         if len(status.unreadable) > UNREADABLE_SHOWN:
-            lines.append(f"    … and {len(status.unreadable) - UNREADABLE_SHOWN} more (--json lists them all)")
+            lines.append(
+                f"    … and {len(status.unreadable) - UNREADABLE_SHOWN} more (--json lists them all)"
+            )
     if status.stop_when is not None:
         lines.append("  " + _format_stop_when(status.stop_when))
     if status.beyond_n_trial:
@@ -497,8 +503,12 @@ def _format_monte_carlo(status: StudyStatus) -> str:
         shown = f"{rate:.3g} trials/s" if rate >= 1 else f"{rate * 60:.3g} trials/min"
         lines.append(f"  throughput {shown} (last {format_duration(RATE_WINDOW)} of results)")
     if status.last_result_age is not None:
-        state = "running" if status.running else ("" if status.left == 0 else "not running (no recent activity)")
-        lines.append(f"  last result {format_duration(status.last_result_age)} ago" + (f": {state}" if state else ""))
+        state = (
+            "running" if status.running else ("" if status.left == 0 else "not running (no recent activity)")
+        )
+        lines.append(
+            f"  last result {format_duration(status.last_result_age)} ago" + (f": {state}" if state else "")
+        )
     if status.left == 0:
         lines.append("  complete")
     elif status.eta_seconds is not None:
@@ -537,6 +547,7 @@ def _format_rates(status: StudyStatus) -> str:
     """``success 97.0 % (95 % CI 93.6–98.6), failure 3.0 % (95 % CI 1.4–6.4); unstable, error,
     timeout 0 % each (95 % CI 0–1.9)``: each status's share of the finished trials with its
     interval; the statuses that did not occur share one (their upper bound is what N says)."""
+
     def shown(interval: Interval) -> str:
         return format_interval(interval, status.confidence, percent, unit=" %")
 
@@ -553,7 +564,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("study", type=Path, help="the study's results folder, e.g. results/pendulum")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument(
-        "--problems", type=int, default=RECENT_PROBLEMS, metavar="N",
+        "--problems",
+        type=int,
+        default=RECENT_PROBLEMS,
+        metavar="N",
         help=f"how many recent non-successful trials to list (default {RECENT_PROBLEMS})",
     )
 

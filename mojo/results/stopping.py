@@ -19,8 +19,6 @@ import numpy as np
 
 from mojo.config.base import Frozen
 from mojo.config.study import StudyConfig
-from mojo.results import statistics as stats
-from mojo.results.aggregate import read_rows
 from mojo.trials.files import read_model, write_model
 from mojo.trials.layout import round_sizes, stop_round_path
 
@@ -47,6 +45,11 @@ class StopRound(Frozen):
 
 def decide(study: StudyConfig, round_: int, manifests: list[Path], fingerprint: str) -> StopRound:
     """The decision of round ``round_`` from the batch manifests of rounds 0 .. ``round_``."""
+    # Here, not at the top: the Snakefile imports this module on every parse, cluster jobs
+    # included, and these bring in SciPy and pyarrow (0.1 s).
+    from mojo.results import statistics as stats
+    from mojo.results.aggregate import read_rows
+
     stop = study.stop_when
     ok = [row for row in read_rows(manifests) if row.status == "success"]
     returned = {name for row in ok for name in row.metrics}
