@@ -317,9 +317,9 @@ def test_stop_when_decides_from_the_interval_of_every_trial_so_far(tmp_path):
         decision,
     )
     with pytest.raises(
-        ValueError, match="stop_when.metric = 'height' is not a metric the trials return; they return: z"
+        ValueError, match="stop_when.metric = 'drop_time' is not a metric the trials return; they return: z"
     ):
-        stopping.decide(_stop_study(metric="height"), 1, manifests, "f")
+        stopping.decide(_stop_study(metric="drop_time"), 1, manifests, "f")
 
 
 def test_stale_stop_decisions_are_found(tmp_path):
@@ -365,6 +365,10 @@ def test_stale_stop_decisions_are_found(tmp_path):
         (
             {"stop_when": {"metric": "objective", "half_width": 1}},
             "stop_when.metric = 'objective' needs an objective",
+        ),
+        (
+            {"stop_when": {"metric": "status", "half_width": 1}},
+            "stop_when.metric = 'status' is a parameter's name or a table column",
         ),
         (
             {"stop_when": {"metric": "z", "half_width": 1}, "sampling": "lhs"},

@@ -439,6 +439,15 @@ class StudyConfig(Frozen):
     def _stop_when_can_grow(self):
         if self.stop_when is not None and self.stop_when.metric == "objective" and self.objective is None:
             raise ValueError("stop_when.metric = 'objective' needs an objective; this study has none")
+        metric = self.stop_when.metric if self.stop_when is not None else None
+        if metric in self.parameters or (metric in TABLE_COLUMNS and metric != "objective"):
+            # a trial's metrics never have these names (mojo.trials.trial refuses them): no round
+            # could ever decide
+            raise ValueError(
+                f"stop_when.metric = {metric!r} is a parameter's name or a table column; it must be one "
+                f"of the metrics the trials return, or 'objective' (no metric is named "
+                f"{', '.join(c for c in TABLE_COLUMNS if c != 'objective')} or after a parameter)"
+            )
         if self.stop_when is not None and self.sampling not in STOP_DESIGNS:
             raise ValueError(
                 f"stop_when grows the study in rounds, which sampling = {self.sampling!r} cannot "
