@@ -17,6 +17,11 @@ from typing import Any, Callable, Iterator
 import mujoco
 import numpy as np
 
+try:  # MuJoCo 4's batched simulation: a trial's samples recorded in C (see _step_batched)
+    import mujoco.batch as _mjbatch
+except ImportError:  # older MuJoCo: samples are taken from Python, step by step
+    _mjbatch = None
+
 # Warnings that mean the physics diverged; MuJoCo resets the state when it sees them and carries
 # on, so without this check a diverged trial would look like a successful one.
 INSTABILITY_WARNINGS = (
@@ -95,12 +100,21 @@ class _Sampler:
         self.rate = rate
         self.callback = callback
         self.before = before
+        # A callback that reads only arrays of ``data`` may take its samples in bulk instead (see
+        # _step_batched): ``callback.add_rows`` (None: it cannot), ``callback.fields_before``
+        # and ``callback.fields_after``, the arrays it reads before and after a sample's step.
+        self.add_rows = getattr(callback, "add_rows", None)
         self.every = 0  # steps between samples: known at the first step (the model's timestep)
         self.wait = 0  # steps before the next sample's step: 0, the next step starts at a sample
 
     def start(self, model: mujoco.MjModel) -> None:
         if not self.every:
-            self.every = max(1, round(1 / (self.rate * model.opt.timestep)))
+            self.every = steps_per_sample(self.rate, model.opt.timestep)
+
+
+def steps_per_sample(rate: float, timestep: float) -> int:
+    """Steps between the samples of :func:`sample_every` at ``rate`` (at least one)."""
+    return max(1, round(1 / (rate * timestep)))
 
 
 _samplers: list[_Sampler] = []
@@ -124,7 +138,9 @@ def sample_every(
     Samples are taken every ``round(1 / (rate * timestep))`` steps (at least one): ``t`` is the
     true simulated time, so a rate that is not a whole number of steps is kept only to that
     rounding. No sample is taken at the end time (no step starts there). Contexts nest, each at
-    its own rate. Costs nothing when none is active; otherwise a few microseconds per sample.
+    its own rate. Costs nothing when none is active; otherwise a few microseconds per sample, or
+    a fraction of one where :func:`step` records in C (a study's signals without user functions,
+    one context, runs of :data:`STEPS_PER_CHECK` steps or more: see ``_step_batched``).
     """
     if not rate > 0:
         raise ValueError(f"sample_every: rate must be a positive number of samples per second, not {rate!r}")
@@ -136,13 +152,24 @@ def sample_every(
         _samplers.remove(sampler)
 
 
+batched_steps: Callable[[mujoco.MjModel, mujoco.MjData, int], bool] | None = None
+"""Set by the ``warp`` backend while it runs a batch (:mod:`mojo.trials.warp.runtimes`): takes
+the steps of a ``data`` it runs as a world of the batch, returning True (False for any other)."""
+
+
 def step(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int) -> None:
     """Advance ``n_steps`` steps, checking for divergence every :data:`STEPS_PER_CHECK` steps,
-    and taking the samples of the active :func:`sample_every` contexts on the way."""
-    if _samplers:
-        _step_sampled(model, data, n_steps)
-    else:
+    and taking the samples of the active :func:`sample_every` contexts on the way. On the
+    ``warp`` backend, the steps of the trial's ``data`` run with the other trials' on the device."""
+    if batched_steps is not None and batched_steps(model, data, n_steps):
+        return
+    if not _samplers:
         _step_plain(model, data, n_steps, data.warning.number)
+    elif len(_samplers) == 1 and _batchable(model, _samplers[0], n_steps):
+        _samplers[0].start(model)
+        _step_batched(model, data, n_steps, _samplers[0])
+    else:
+        _step_sampled(model, data, n_steps)
 
 
 def _step_sampled(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int) -> None:
@@ -191,28 +218,111 @@ def _step_one_sampler(
     model: mujoco.MjModel, data: mujoco.MjData, n_steps: int, sampler: _Sampler, counts: np.ndarray
 ) -> None:
     """:func:`_step_sampled` for one sampler (the usual case): the same steps and samples, with
-    less bookkeeping per sample (a trial records a thousand samples or more)."""
+    less bookkeeping per sample (a trial records a thousand samples or more). Divergence is
+    checked where :func:`_step_plain` checks it, so that recording never moves where an
+    unstable trial stops."""
     every, before, callback = sampler.every, sampler.before, sampler.callback
-    wait, unchecked = sampler.wait, 0
-    while n_steps > wait:
-        if wait > STEPS_PER_CHECK:
-            _step_plain(model, data, wait, counts)
-        elif wait:
-            mujoco.mj_step(model, data, nstep=wait)
-        if before is not None:
-            before(model, data)
-        t = data.time
-        mujoco.mj_step(model, data)
-        callback(model, data, t)
-        n_steps -= wait + 1
-        unchecked += wait + 1
-        wait = every - 1
-        if unchecked >= STEPS_PER_CHECK:
-            _check_warnings(data, counts)
-            unchecked = 0
-    _step_plain(model, data, n_steps, counts)
-    _check_warnings(data, counts)
-    sampler.wait = wait - n_steps
+    wait = sampler.wait
+    while n_steps > 0:
+        chunk = left = min(n_steps, STEPS_PER_CHECK)
+        while left > wait:
+            if wait:
+                mujoco.mj_step(model, data, nstep=wait)
+            if before is not None:
+                before(model, data)
+            t = data.time
+            mujoco.mj_step(model, data)
+            callback(model, data, t)
+            left -= wait + 1
+            wait = every - 1
+        if left:
+            mujoco.mj_step(model, data, nstep=left)
+            wait -= left
+        _check_warnings(data, counts)
+        n_steps -= chunk
+    sampler.wait = wait
+
+
+_BATCH_STEPS = 10 * STEPS_PER_CHECK
+"""Steps of one rollout of :func:`_step_batched` (a whole number of checks): a rollout that
+meets a warning is stepped again from its start, step by step."""
+_INTEGRATION = int(mujoco.mjtState.mjSTATE_INTEGRATION)
+_TIME = int(mujoco.mjtState.mjSTATE_TIME)
+_CALLBACKS = tuple(
+    getattr(mujoco, f"get_mjcb_{name}")
+    for name in ("act_bias", "act_dyn", "act_gain", "contactfilter", "control", "passive", "sensor", "time")
+)
+# Sleeping bodies and IPC keep state outside the state vector that a batch loads.
+_UNBATCHABLE = int(mujoco.mjtEnableBit.mjENBL_SLEEP) | int(mujoco.mjtEnableBit.mjENBL_IPC) if _mjbatch else 0
+
+
+def _batchable(model: mujoco.MjModel, sampler: _Sampler, n_steps: int) -> bool:
+    """Whether :func:`_step_batched` can take these steps: a callback that takes rows, a run
+    worth a batch (about 0.2 ms to make), and nothing a batch cannot run (Python physics
+    callbacks, sleeping, IPC)."""
+    return (
+        _mjbatch is not None
+        and sampler.add_rows is not None
+        and n_steps >= STEPS_PER_CHECK
+        and not model.opt.enableflags & _UNBATCHABLE
+        and not any(get() for get in _CALLBACKS)
+    )
+
+
+def _step_batched(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int, sampler: _Sampler) -> None:
+    """:func:`_step_one_sampler` in C: each run of :data:`_BATCH_STEPS` steps is one
+    ``mujoco.batch`` rollout of a one-simulation batch that loads ``data``'s state and records
+    the arrays the sampler reads after every step; the samples' rows are picked from those in
+    NumPy and handed to ``sampler.add_rows``. The same ``mj_step`` calls on the same state: the
+    same numbers, bit for bit. A rollout stops at any MuJoCo warning (or error); then that run
+    is taken again from its start, step by step, by :func:`_step_one_sampler`, which raises
+    :class:`Unstable` where the unbatched path does. At the end ``data`` becomes the batch's
+    whole ``mjData`` (derived quantities and warning counters included)."""
+    every, wait = sampler.every, sampler.wait
+    before, after = tuple(sampler.callback.fields_before), tuple(sampler.callback.fields_after)
+    batch = _mjbatch.Batch(model, 1, nthread=1, persistent=True)
+    # The batch makes an MjData of the model to learn its fields' shapes, unless it has one (that
+    # costs more than the batch itself: 0.3 ms for the chain); ``data`` has them.
+    batch.__dict__["_data"] = data
+    state, warning = batch.state[0], batch.warning[0]
+    mujoco.mj_getState(model, data, state, _INTEGRATION)
+    warning[:, 0], warning[:, 1] = data.warning.lastinfo, data.warning.number
+    # Row i + 1 of a field's buffer: its value after the run's step i; row 0: before the run.
+    # A sample at step j reads ``before`` (and its time) in row j, ``after`` in row j + 1.
+    chunk = min(n_steps, _BATCH_STEPS)
+    buffers = {_TIME: np.empty((chunk + 1, 1))}
+    for field in (*before, *after):
+        buffers[field] = np.empty((chunk + 1, *getattr(data, field).shape))
+    buffers[_TIME][0] = data.time
+    for field in before:
+        buffers[field][0] = getattr(data, field)
+    while n_steps > 0:
+        chunk = min(n_steps, _BATCH_STEPS)
+        start, warned = state.copy(), warning.copy()
+        out = {f: b[1 : chunk + 1].reshape(1, chunk, *b.shape[1:]) for f, b in buffers.items()}
+        try:
+            batch.rollout(chunk, record=out, out=out)
+            failed = not np.array_equal(warning, warned)
+        except _mjbatch.SimulationError:  # the step-by-step path raises it as MuJoCo's own error
+            failed = True
+        if failed:
+            mujoco.mj_setState(model, data, start, _INTEGRATION)
+            data.warning.lastinfo[:], data.warning.number[:] = warned[:, 0], warned[:, 1]
+            sampler.wait = wait
+            _step_one_sampler(model, data, n_steps, sampler, data.warning.number)
+            return
+        if wait < chunk:
+            taken = np.arange(wait, chunk, every)
+            rows = {f: buffers[f][taken].reshape(len(taken), -1) for f in before}
+            rows.update({f: buffers[f][taken + 1].reshape(len(taken), -1) for f in after})
+            sampler.add_rows(buffers[_TIME][taken, 0], rows)
+            wait = int(taken[-1]) + every
+        wait -= chunk
+        n_steps -= chunk
+        for buffer in buffers.values():
+            buffer[0] = buffer[chunk]
+    batch.get_data(0, data)
+    sampler.wait = wait
 
 
 def _step_plain(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int, counts: np.ndarray) -> None:

@@ -98,3 +98,15 @@ class Workflow:
 @pytest.fixture
 def workflow(tmp_path: Path) -> Workflow:
     return Workflow(tmp_path)
+
+
+def require_warp() -> None:
+    """Skip the calling test module where the warp extra (MuJoCo Warp) is not installed; under
+    CI=true (where the test extra installs it) fail instead."""
+    import importlib.util
+
+    if importlib.util.find_spec("mujoco_warp") is None:
+        reason = "MuJoCo Warp is not installed (pip install -e '.[warp]')"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason, allow_module_level=True)

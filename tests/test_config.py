@@ -3,7 +3,7 @@
 import pytest
 
 from mojo.config.study import ConfigError, load_study
-from tests.conftest import ball_config
+from tests.conftest import ball_config, require_warp
 
 
 def error_of(**changes) -> str:
@@ -73,3 +73,27 @@ def test_choice_weights_must_match_values():
 def test_all_problems_reported_at_once():
     message = error_of(n_trial=-1, seed=-5)
     assert "n_trial" in message and "seed" in message
+
+
+@pytest.mark.parametrize("value", ["WARP", "gpu", "$(touch pwned)", "cpu\n", "", True, 1, None, ["warp"]])
+def test_backend_names_what_is_allowed(value):
+    message = error_of(backend=value)
+    assert message.startswith("invalid study config") and "backend" in message
+    assert "'cpu'" in message and "'warp'" in message
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "inf", float("nan"), True, "$(touch pwned)", "1e309"])
+def test_worlds_per_batch_is_a_positive_whole_number(value):
+    message = error_of(worlds_per_batch=value)
+    assert message.splitlines()[1].lstrip().startswith("worlds_per_batch = ")
+
+
+def test_warp_refuses_signals_it_cannot_record_on_the_device():
+    require_warp()
+    signals = {"rate": 10, "record": ["qpos:free", "fn:tests.signals_models:energy"]}
+    message = error_of(backend="warp", signals=signals)
+    assert "backend = 'warp'" in message and "'fn:tests.signals_models:energy'" in message
+    own = error_of(
+        backend="warp", signals={"rate": 10, "record": ["ctrl"]}, runtime="tests.signals_models:stop_halfway"
+    )
+    assert "backend = 'warp'" in own and "a runtime of its own" in own

@@ -250,3 +250,20 @@ def test_a_saltelli_study_of_ishigami_through_the_workflow(workflow):
     assert rows(result, "ishigami", "prcc").loc["fixed", "note"] == "skipped: did not vary (a constant)"
     for name in ("sensitivity_tornado", "sensitivity_heatmap", "failure_drivers", "sobol"):
         assert (folder / "plots" / f"{name}.png").stat().st_size > 0
+
+
+def test_tornado_draws_an_interval_that_misses_its_estimate_or_is_missing(tmp_path):
+    """A bootstrap interval (eta^2 of a choice, 12 trials) need not hold its estimate: found by a
+    12-trial pendulum study, whose report failed with matplotlib's 'xerr must not contain
+    negative values'."""
+    from mojo.results.sensitivity import CHOICE_EFFECT
+    from mojo.results.sensitivity_plots import tornado
+
+    rows = pd.DataFrame(
+        [
+            dict(metric="m", parameter="shape", method=CHOICE_EFFECT, estimate=0.02, low=0.05, high=0.4, n=9),
+            dict(metric="m", parameter="x", method="prcc", estimate=0.5, low=np.nan, high=np.nan, n=12),
+        ]
+    )
+    path = tornado(rows.assign(bin=np.nan, note=None), {}, tmp_path / "tornado.png")
+    assert path.stat().st_size > 0

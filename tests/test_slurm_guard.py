@@ -51,7 +51,9 @@ def fake_slurm(tmp_path: Path, monkeypatch) -> Path:
 def slurm_workflow() -> SimpleNamespace:
     """A stand-in main-process workflow whose ``execute`` records the settings it was given."""
     config_settings = SimpleNamespace(config_args=[], configfiles=[])
-    workflow = SimpleNamespace(is_main_process=True, config_settings=config_settings, executed=[])
+    workflow = SimpleNamespace(
+        is_main_process=True, config_settings=config_settings, config={}, executed=[]
+    )
     workflow.execute = lambda **kwargs: workflow.executed.append(kwargs)
     return workflow
 
@@ -95,6 +97,17 @@ def test_a_configured_partition_file_needs_only_the_config(fake_slurm: Path, tmp
     workflow.execute(executor_plugin=SimpleNamespace(name="slurm"), executor_settings=settings)
     assert fake_slurm.read_text().splitlines() == ["show config"]
     assert settings.partition_config == path
+
+
+def test_a_warp_study_is_not_submitted_to_slurm(fake_slurm: Path):
+    """Its jobs would run where SLURM puts them, without a GPU: refused before anything is
+    submitted or queried, with the way out."""
+    workflow, settings = slurm_workflow(), plugin_settings()
+    workflow.config = {"backend": "warp"}
+    guard.guard_slurm_run(workflow)
+    with pytest.raises(SystemExit, match=r"backend: warp .* GPU node .* backend: cpu"):
+        workflow.execute(executor_plugin=SimpleNamespace(name="slurm"), executor_settings=settings)
+    assert workflow.executed == [] and not fake_slurm.exists()
 
 
 def job(rule: str, runtime: int) -> SimpleNamespace:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import re
@@ -18,9 +19,13 @@ from mojo.config.distributions import Distribution
 from mojo.config.numbers import Real, Whole
 from mojo.config.optimize import OptimizeConfig
 from mojo.config.pictures import PicturesConfig
-from mojo.config.signals import SignalsConfig
+from mojo.config.signals import FUNCTION, SignalsConfig, parse_signal
 
 DEFAULT_RUNTIME = "mojo.runtime:simulate"
+Backend = Literal["cpu", "warp"]
+DEFAULT_BACKEND: Backend = "cpu"
+WARP_INSTALL = "pip install 'mojo[warp]'"
+"""How to install the ``warp`` backend's packages (MuJoCo Warp and NVIDIA Warp)."""
 MIN_PADDING = 4
 MAX_NAME = 100
 STUDY_NAME_CHARACTERS = "A-Za-z0-9_.-"
@@ -309,6 +314,20 @@ class StudyConfig(Frozen):
     started: heap, arrays, thread stacks (``RLIMIT_DATA``), in each process of the trial. Beyond
     it the allocation fails and the trial is recorded as ``error``, naming this key."""
 
+    backend: Backend = DEFAULT_BACKEND
+    """What simulates the trials: ``cpu`` (MuJoCo, trials one by one in forked workers) or
+    ``warp`` (MuJoCo Warp: the trials of a batch job as one batch of worlds on a GPU, or on the
+    CPU device of Warp where there is no GPU). ``warp`` runs without ``trial_timeout``,
+    ``trial_memory_mb``, ``optimize`` or ``fn:`` signals, steps a runtime of your own only where
+    it calls ``mojo.runtime.step``, and needs ``pip install 'mojo[warp]'``; see docs/warp.md.
+    Its results agree with ``cpu`` to within float32 rounding (so its trials are not the CPU
+    backend's: changing the backend re-makes them)."""
+
+    worlds_per_batch: Whole | None = Field(None, ge=1, exclude=True)
+    """Most worlds (trials) the ``warp`` backend steps at once. Default: what half the GPU's free
+    memory holds. At most 65536 by default, and 256 on Warp's CPU device. Kept out of the trial
+    files: how trials are batched never changes them."""
+
     # Kept out of model_dump (exclude=True): how a job is sized must not change trial files or
     # the fingerprint, so resizing jobs never re-makes a trial.
     resources: JobResources = Field(default_factory=JobResources, exclude=True)
@@ -453,6 +472,35 @@ class StudyConfig(Frozen):
                 f"stop_when grows the study in rounds, which sampling = {self.sampling!r} cannot "
                 f"(its trials depend on the final n_trial); allowed with stop_when: {', '.join(STOP_DESIGNS)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _backend_runs_study(self):
+        """What the ``warp`` backend cannot run is refused here, before any job (docs/warp.md)."""
+        if self.backend != "warp":
+            return self
+        refused = {
+            "trial_timeout": self.trial_timeout is not None,
+            "trial_memory_mb": self.trial_memory_mb is not None,
+            "optimize": self.optimize is not None,
+        }
+        for key, given in refused.items():
+            if given:
+                raise ValueError(
+                    f"backend = 'warp' cannot run a study with {key} = {getattr(self, key)!r}: the warp "
+                    "backend steps the trials of a batch together, on the device (see docs/warp.md; "
+                    f"remove {key}, or use backend: cpu)"
+                )
+        functions = [s for s in self.signals.record if parse_signal(s)[0] == FUNCTION] if self.signals else []
+        if functions or (self.signals and self.runtime != DEFAULT_RUNTIME):
+            what = f"the function signal {functions[0]!r}" if functions else "a runtime of its own"
+            raise ValueError(
+                f"backend = 'warp' records signals on the device, for the default runtime and the "
+                f"signals of the model's arrays: this study records them with {what} (remove it, or "
+                "use backend: cpu)"
+            )
+        if importlib.util.find_spec("mujoco_warp") is None:
+            raise ValueError(f"backend = 'warp' needs MuJoCo Warp, which is not installed: {WARP_INSTALL}")
         return self
 
     @model_validator(mode="after")

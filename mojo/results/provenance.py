@@ -17,7 +17,10 @@ from pathlib import Path
 from mojo.config.base import Frozen
 from mojo.trials.files import write_atomic, write_model
 
-KEY_PACKAGES = ("mojo", "mujoco", "snakemake", "optuna", "numpy", "pydantic", "pandas", "matplotlib")
+KEY_PACKAGES = (
+    "mojo", "mujoco", "snakemake", "optuna", "numpy", "pydantic", "pandas", "matplotlib",
+    "mujoco-warp", "warp-lang",  # the warp backend's, when installed
+)
 
 
 class Environment(Frozen):

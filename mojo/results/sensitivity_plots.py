@@ -73,7 +73,12 @@ def tornado(result: pd.DataFrame, units: Mapping[str, str | None], path: str | P
             for m, e, clear in zip(shown["method"], shown["estimate"], clear_effect(shown))
         ]
         y = np.arange(len(shown))
-        errors = [shown["estimate"] - shown["low"], shown["high"] - shown["estimate"]]
+        # A bootstrap interval (eta^2 of a choice) need not hold its estimate, and may be missing:
+        # the bar's whisker then ends at the estimate.
+        errors = [
+            (shown["estimate"] - shown["low"]).clip(lower=0).fillna(0),
+            (shown["high"] - shown["estimate"]).clip(lower=0).fillna(0),
+        ]
         ax.barh(y, shown["estimate"], color=colors, xerr=errors, error_kw={"elinewidth": 1, "capsize": 2})
         ax.set_yticks(y, [_label(r) for _, r in shown.iterrows()])
         ax.axvline(0, color="k", linewidth=0.8)

@@ -110,6 +110,18 @@ def check_command_line(
             )
 
 
+def check_backend(config: dict[str, Any]) -> None:
+    """Raise SlurmRunError for a study on the ``warp`` backend: its jobs would need a GPU each,
+    which mojo does not ask SLURM for (yet)."""
+    if config.get("backend") == "warp":
+        raise SlurmRunError(
+            "backend: warp runs its batches on the machine Snakemake runs on (its GPU, else Warp's "
+            "CPU device), and mojo does not ask SLURM for GPUs: run the study on a GPU node (in an "
+            "allocation such as `srun --gpus=1 --pty bash`, with --cores), or use backend: cpu to "
+            "submit its jobs to SLURM. Nothing was submitted."
+        )
+
+
 def is_slurm_run(plugin: Any, settings: Any) -> bool:
     return plugin is not None and plugin.name == SLURM_EXECUTOR and settings is not None
 
@@ -127,6 +139,7 @@ def guard_slurm_run(workflow: Any) -> None:
         settings = kwargs.get("executor_settings")
         if is_slurm_run(kwargs.get("executor_plugin"), settings):
             try:
+                check_backend(workflow.config)
                 check_command_line(
                     workflow.config_settings.config_args, workflow.config_settings.configfiles
                 )

@@ -139,7 +139,7 @@ def _run_in_worker(
     if keeper == 0:
         os.close(read_end)
         if output is not None:
-            _own_output(output.write_end, write_end)
+            own_output(output.write_end, write_end)
         _keep(plans, code, write_end, watcher)
     os.close(write_end)
     if output is not None:
@@ -444,13 +444,19 @@ def _parent_of(pid: str) -> str | None:
         return None
 
 
+def die_with_parent(signum: int = signal.SIGKILL) -> None:
+    """Have this process sent ``signum`` when the thread that forked it ends (with its process,
+    or the job's)."""
+    _prctl(_PR_SET_PDEATHSIG, signum)
+
+
 def _prctl(option: int, value: int) -> None:
     """Linux's prctl (a no-op elsewhere: trials then end as before, without their processes)."""
     if _LIBC is not None:
         _LIBC.prctl(option, value, 0, 0, 0)
 
 
-def _own_output(log_fd: int, pipe: int) -> None:
+def own_output(log_fd: int, pipe: int) -> None:
     """In a worker forked from a job thread: send stdout and stderr to the job's log, through
     fresh Python streams (another thread may have held the old ones' locks at the fork), and
     close every other inherited descriptor (a copy of another job's pipe kept open here would
@@ -478,15 +484,27 @@ def _describe(wait_status: int) -> str:
 
 
 def run_batch(
-    study: StudyConfig, first: int, last: int, manifest: Path | None = None, log: Path | None = None
+    study: StudyConfig,
+    first: int,
+    last: int,
+    manifest: Path | None = None,
+    log: Path | None = None,
+    threads: int = 1,
 ) -> BatchManifest:
     """Make trials ``first..last`` (skipping those up to date) and write their table rows to
-    ``manifest``. Progress goes to stderr and ``log``; the trials' own output to ``log`` only."""
+    ``manifest``. Progress goes to stderr and ``log``; the trials' own output to ``log`` only.
+    ``threads``: the cores the job may use (the warp backend compiles on all of them)."""
     plans = plan_batch(study, range(first, last + 1))
     rows, todo = split_finished(plans)
     with job_log(log) if log else contextlib.nullcontext() as stream:
         progress = BatchProgress(f"trials {first}-{last}", len(todo), len(rows), stream)
-        rows |= run_todo(todo, UserCode.load(study), study.trial_timeout, progress, stream)
+        code = UserCode.load(study)
+        if study.backend == "warp":
+            from mojo.trials import warp
+
+            rows |= warp.run_todo(todo, code, threads, progress, stream)
+        else:
+            rows |= run_todo(todo, code, study.trial_timeout, progress, stream)
         progress.finish()
     batch = BatchManifest(
         first=first,

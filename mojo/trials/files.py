@@ -17,8 +17,10 @@ from pydantic import BaseModel, Field, TypeAdapter
 from mojo.config.base import Frozen
 from mojo.config.distributions import Distribution
 from mojo.config.study import (
+    DEFAULT_BACKEND,
     DEFAULT_SAMPLING,
     TABLE_COLUMNS,  # noqa: F401 (re-exported for the table's readers)
+    Backend,
     StudyConfig,
 )
 
@@ -69,6 +71,9 @@ class TrialConfig(Frozen):
     default, so the trials of studies made before this key existed stay valid."""
     design_size: int | None = Field(None, exclude_if=lambda size: size is None)
     """The n_trial of a design whose points depend on it (``lhs``), else left out."""
+    backend: Backend = Field(DEFAULT_BACKEND, exclude_if=lambda backend: backend == DEFAULT_BACKEND)
+    """What simulated the trial; left out for the default (``cpu``), so the trials of studies made
+    before this key existed stay valid."""
     code_hashes: dict[str, str]
     """SHA-256 of the source file behind each code path (generator, runtime, metrics, objective)."""
 
@@ -160,14 +165,14 @@ def atomic_output(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so readers only ever see a whole file."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (or bytes: any buffer) to ``path`` so readers only ever see a whole file."""
     tmp = temporary_path(path)
     # os.open rather than open(): a trial writes four files, and the text layer's set-up cost
     # doubles the time each write takes.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        data = text.encode()
+        data = memoryview(text.encode() if isinstance(text, str) else text)
         while data:
             data = data[os.write(fd, data) :]
     finally:

@@ -110,6 +110,7 @@ def config_template(study: StudyConfig, hashes: dict[str, str]) -> TrialConfig:
                 "trial_memory_mb",
                 "parameters",
                 "overrides",
+                "backend",
             }
         ),
         code_hashes=hashes,
@@ -385,45 +386,81 @@ def _unless_suspect(result: TrialResult, error: BaseException | None) -> TrialRe
     return result
 
 
+def generate(
+    plan: TrialPlan, code: UserCode, limit: Any = None
+) -> tuple[Any, tuple[TrialResult, BaseException] | None]:
+    """Write the trial's inputs, build its model and write its ``model.xml``: ``(model, None)``.
+    If the generator fails, record that (status ``error``, a placeholder model) and return
+    ``(None, (result, error))``."""
+    started = time.perf_counter()
+    write_inputs(plan)
+    try:
+        with limit or nullcontext():
+            model, xml = build_model(plan, code)
+    except BaseException as exc:
+        why = _error_reason(exc, plan.config.trial_memory_mb)
+        write_placeholder_model(plan, why)
+        result = record_result(
+            plan, started, "error", reason=f"generator: {why}", traceback=traceback.format_exc()
+        )
+        return None, (result, exc)
+    write_atomic(plan.dir / MODEL_XML, xml)
+    return model, None
+
+
 def run_trial(plan: TrialPlan, code: UserCode) -> TrialResult:
     """Build, write and simulate one trial; every outcome becomes a status, recorded in the
     trial's files. Raises only after a user's Ctrl-C (KeyboardInterrupt, nothing recorded) or
     after recording an outcome that leaves the process suspect (:class:`WorkerSuspect`)."""
     import mujoco
 
-    from mojo.runtime import TrialFailed, Unstable, check_stable, warning_counts
-
     if plan.signals_only:
         return replay_signals(plan, code)
     started = time.perf_counter()
-    write_inputs(plan)
-    timings: dict[str, float] = {}
-    memory_mb = plan.config.trial_memory_mb
-    limit = _MemoryLimit(memory_mb)
-    try:
-        with limit:
-            model, xml = build_model(plan, code)
-    except BaseException as exc:
-        why = _error_reason(exc, memory_mb)
-        write_placeholder_model(plan, why)
-        result = record_result(
-            plan, started, "error", reason=f"generator: {why}", traceback=traceback.format_exc()
-        )
+    limit = _MemoryLimit(plan.config.trial_memory_mb)
+    model, failed = generate(plan, code, limit)
+    if failed is not None:
         write_signals_of(plan, None)
-        return _unless_suspect(result, exc)
-    write_atomic(plan.dir / MODEL_XML, xml)
-    timings["generate"] = time.perf_counter() - started
+        return _unless_suspect(*failed)
+    timings = {"generate": time.perf_counter() - started}
 
     data = mujoco.MjData(model)
+    recorder = None
+
+    def run() -> Any:
+        nonlocal recorder
+        recorder = _recorder(plan, model)
+        with _recording(recorder):
+            return call_runtime(plan, code, model, data)
+
+    result, error = record_outcome(plan, code, data, run, started, timings, limit)
+    write_signals_of(plan, recorder)
+    return _unless_suspect(result, error)
+
+
+def record_outcome(
+    plan: TrialPlan,
+    code: UserCode,
+    data: Any,
+    run: Callable[[], Any],
+    started: float,
+    timings: dict[str, float],
+    limit: Any = None,
+) -> tuple[TrialResult, BaseException | None]:
+    """Call ``run()`` (it simulates ``data`` and returns the runtime's metrics), score it, and
+    record the trial's result with its status: ``unstable``, ``failure`` or ``error`` for what
+    ``run``, the metrics or the objective raised. Returns the result, and the error that may have
+    left the process suspect. ``limit``: the trial's :class:`_MemoryLimit`, around the trial's
+    own code."""
+    from mojo.runtime import TrialFailed, Unstable, check_stable, warning_counts
+
     status: Status = "success"
     fields: dict[str, Any] = {}
     error: BaseException | None = None
-    recorder = None
+    memory_mb = plan.config.trial_memory_mb
     try:
-        with limit:
-            recorder = _recorder(plan, model)
-            with _recording(recorder):
-                metrics = _as_metrics(_run(plan, code, model, data), plan.values)
+        with limit or nullcontext():
+            metrics = _as_metrics(run(), plan.values)
             check_stable(data)
             fields["metrics"] = {n: v if math.isfinite(v) else None for n, v in metrics.items()}
             _check_finite({f"metric {n}": v for n, v in metrics.items()})
@@ -438,7 +475,7 @@ def run_trial(plan: TrialPlan, code: UserCode) -> TrialResult:
     except BaseException as exc:
         status, fields["reason"], error = "error", _error_reason(exc, memory_mb), exc
         fields["traceback"] = traceback.format_exc()
-    timings["simulate"] = time.perf_counter() - started - timings["generate"]
+    timings["simulate"] = time.perf_counter() - started - timings.get("generate", 0.0)
     result = record_result(
         plan,
         started,
@@ -448,11 +485,10 @@ def run_trial(plan: TrialPlan, code: UserCode) -> TrialResult:
         timings=timings,
         **fields,
     )
-    write_signals_of(plan, recorder)
-    return _unless_suspect(result, error)
+    return result, error
 
 
-def _run(plan: TrialPlan, code: UserCode, model: Any, data: Any) -> Any:
+def call_runtime(plan: TrialPlan, code: UserCode, model: Any, data: Any) -> Any:
     """Call the study's runtime on the trial's model: what it returns."""
     from mojo.runtime import TrialContext
 
@@ -495,7 +531,7 @@ def replay_signals(plan: TrialPlan, code: UserCode) -> TrialResult:
             model, _ = build_model(plan, code)
             recorder = _recorder(plan, model)
             with _recording(recorder):
-                _run(plan, code, model, mujoco.MjData(model))
+                call_runtime(plan, code, model, mujoco.MjData(model))
     except BaseException as exc:
         _error_reason(exc, None)  # raises after the user's Ctrl-C
         error = exc

@@ -30,12 +30,15 @@ rule trial_batch:
         manifest=layout.manifest_pattern(STUDY),
     log:
         layout.log_pattern(STUDY, "batch"),
+    # The warp backend compiles the trials' models on every core it is given.
+    threads: workflow.cores if STUDY.backend == "warp" else 1
     resources:
         **job_resources(STUDY, STUDY.job_size),
     params:
         fingerprint=mojo_targets.batch_fingerprint(STUDY, FINGERPRINT),
     run:
-        run_batch(STUDY, int(wildcards.first), int(wildcards.last), Path(output.manifest), Path(log[0]))
+        first, last = int(wildcards.first), int(wildcards.last)
+        run_batch(STUDY, first, last, Path(output.manifest), Path(log[0]), threads)
 
 
 rule trial:
