@@ -158,7 +158,8 @@ def _run_group(group: groups.Group, reference: Path, pool: Pool, pipe: int) -> N
         except NotImplementedError as error:  # a feature MuJoCo Warp lacks: every trial says which
             outcome = simulate.Outcome.refusal(start, f"MuJoCo Warp cannot simulate this model ({error})")
         seconds = time.perf_counter() - started
-        _say(f"stepped {len(batch)} worlds x {n_steps - 1} steps on {simulate.device()} in {seconds:.3g} s")
+        steps = max(n_steps - 1, 0)
+        _say(f"stepped {len(batch)} worlds x {steps} steps on {simulate.device()} in {seconds:.3g} s")
         tasks = [
             _finish_task(c, diffs, outcome, i, reference, seconds / len(batch))
             for i, (c, diffs) in enumerate(batch)

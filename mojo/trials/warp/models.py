@@ -41,6 +41,9 @@ _STAT = "stat"  # the model's statistics (the solver scales by meaninertia), as 
 def warp_fields() -> tuple[frozenset[str], frozenset[str]]:
     """MuJoCo Warp's model array fields: (per-world capable, shared by all worlds), of those an
     MjModel has."""
+    import warp as wp
+
+    wp.config.log_level = wp.LOG_WARNING  # no banner, no line per kernel module in the job's log
     from mujoco_warp._src import types, warp_util
 
     probe = mujoco.MjModel.from_xml_string("<mujoco/>")

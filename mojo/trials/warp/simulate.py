@@ -88,7 +88,6 @@ def device():
     """The device the batches run on: the first GPU, else Warp's CPU device."""
     import warp as wp
 
-    wp.config.quiet = True  # no line per kernel module loaded in the job's log
     return wp.get_preferred_device()
 
 
@@ -192,7 +191,7 @@ class Worlds:
                     self._advance(stop - done, times)
                     done = stop
                 if done % STEPS_PER_CHECK == 0 or done == n_steps:
-                    _check(self.data, start_qpos, diverged)
+                    _check(self.data, start_qpos, diverged, times)
         return diverged, samples
 
     def _advance(self, n_steps: int, times: np.ndarray) -> None:
@@ -300,7 +299,7 @@ class Samples:
         return times[keep], {s: rows[keep, i].astype(float) for s, rows in self.rows.items()}
 
 
-def _check(data, start_qpos: np.ndarray, diverged: np.ndarray) -> None:
+def _check(data, start_qpos: np.ndarray, diverged: np.ndarray, times: np.ndarray) -> None:
     """Mark the worlds that diverged since the last check (at their time now) and put them back
     to their start, at rest."""
     qpos, qvel, qacc = data.qpos.numpy(), data.qvel.numpy(), data.qacc.numpy()
@@ -309,7 +308,7 @@ def _check(data, start_qpos: np.ndarray, diverged: np.ndarray) -> None:
         with np.errstate(invalid="ignore"):
             bad |= ~(np.abs(values) <= MAX_VALUE).all(axis=1)
     new = bad & np.isnan(diverged)
-    diverged[new] = data.time.numpy()[new]
+    diverged[new] = times[new]  # counted in float64, as on the CPU (the device's clock is float32)
     if bad.any():
         qpos[bad], qvel[bad] = start_qpos[bad], 0.0
         _assign(data.qpos, qpos)
