@@ -56,7 +56,7 @@ MODELS = {
 }
 
 BARE_LOOP = """
-import sys, time
+import sys
 from multiprocessing import Pool
 import mujoco
 from mojo.config.codepath import load
@@ -68,7 +68,7 @@ study = load_study(yaml.safe_load(open(sys.argv[1])))
 generator, metrics = load(study.generator), load(study.metrics)
 
 def simulate(trial):
-    spec = generator(plain_values(sample_parameters(study, trial)))
+    spec = generator(plain_values(sample_parameters(study, trial)), **study.gen_kwargs)
     model = spec.compile()
     data = mujoco.MjData(model)
     if model.nkey:
@@ -77,9 +77,11 @@ def simulate(trial):
     return metrics(model, data)
 
 if __name__ == "__main__":
-    with Pool(2) as pool:
+    with Pool(int(sys.argv[2]) if len(sys.argv) > 2 else 2) as pool:
         pool.map(simulate, range(study.n_trial), chunksize=max(1, study.n_trial // 20))
 """
+"""The bare MuJoCo loop: ``python bare.py <config> [processes]`` simulates the config's trials as
+mojo would (same values, same steps, same metrics), writing nothing (also bench_warp.py's)."""
 
 
 def timed(command: list[str], cwd: Path) -> float:

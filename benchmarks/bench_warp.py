@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import yaml
+from bench_montecarlo import BARE_LOOP  # the bare MuJoCo loop, as bench_montecarlo.py runs it
 
 REPO = Path(__file__).resolve().parent.parent
 TIMESTEP = 0.001
@@ -48,35 +49,9 @@ CHAIN = {
     },
 }
 
-BARE_LOOP = """
-import sys
-from multiprocessing import Pool
-import mujoco
-from mojo.config.codepath import load
-from mojo.config.study import load_study
-from mojo.trials.sampling import plain_values, sample_parameters
-import yaml
-
-study = load_study(yaml.safe_load(open(sys.argv[1])))
-generator, metrics = load(study.generator), load(study.metrics)
-
-def simulate(trial):
-    spec = generator(plain_values(sample_parameters(study, trial)), **study.gen_kwargs)
-    model = spec.compile()
-    data = mujoco.MjData(model)
-    if model.nkey:
-        mujoco.mj_resetDataKeyframe(model, data, 0)
-    mujoco.mj_step(model, data, nstep=round(study.duration / model.opt.timestep))
-    return metrics(model, data)
-
-if __name__ == "__main__":
-    with Pool(int(sys.argv[2])) as pool:
-        pool.map(simulate, range(study.n_trial), chunksize=max(1, study.n_trial // 100))
-"""
-
 DEVICE = """
 import warp as wp
-wp.config.quiet = True
+wp.config.log_level = wp.LOG_WARNING
 device = wp.get_preferred_device()
 print(f"{device.alias} ({device.name})")
 """

@@ -20,15 +20,20 @@ def arm(values: dict, tame: bool = False) -> mujoco.MjSpec:
     if values.get("broken") == "yes":
         raise ValueError(f"no arm of mass {values['mass']:.3f}")
     k = min(values["k"], 10.0) if tame else values["k"]
+    return arm_spec(k, values["mass"])
+
+
+def arm_spec(k: float, mass: float, timestep: float = 0.002) -> mujoco.MjSpec:
+    """The arm of :func:`arm`: stiffness ``k``, ``mass`` (kg)."""
     spec = mujoco.MjSpec()
-    spec.option.timestep = 0.002
+    spec.option.timestep = timestep
     body = spec.worldbody.add_body(name="arm", pos=[0, 0, 1])
     body.add_joint(name="hinge", type=mujoco.mjtJoint.mjJNT_HINGE, axis=[0, 1, 0], stiffness=k, damping=0.1)
     body.add_geom(
         type=mujoco.mjtGeom.mjGEOM_CAPSULE,
         fromto=[0, 0, 0, 0, 0, -0.5],
         size=[0.05, 0, 0],
-        mass=values["mass"],
+        mass=mass,
     )
     spec.add_key(qpos=[0.5])
     return spec

@@ -8,24 +8,12 @@ import signal
 import mujoco
 
 from mojo.runtime import TrialFailed, step
+from tests.warp_models import arm_spec
 
 
 def spring(values: dict) -> mujoco.MjSpec:
-    """A damped hinge on a spring of stiffness ``k``: a huge ``k`` diverges at this timestep."""
-    spec = mujoco.MjSpec()
-    spec.option.timestep = 0.01
-    body = spec.worldbody.add_body(name="arm", pos=[0, 0, 1])
-    body.add_joint(
-        name="hinge", type=mujoco.mjtJoint.mjJNT_HINGE, axis=[0, 1, 0], stiffness=values["k"], damping=0.1
-    )
-    body.add_geom(
-        type=mujoco.mjtGeom.mjGEOM_CAPSULE,
-        fromto=[0, 0, 0, 0, 0, -0.5],
-        size=[0.05, 0, 0],
-        mass=values["mass"],
-    )
-    spec.add_key(qpos=[0.5])
-    return spec
+    """The arm of tests/warp_models.py at a 10 ms timestep: a huge ``k`` diverges."""
+    return arm_spec(values["k"], values["mass"], timestep=0.01)
 
 
 def _state(data: mujoco.MjData) -> dict[str, float]:
