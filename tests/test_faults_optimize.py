@@ -322,30 +322,41 @@ def snakemake_run(workflow: Workflow, kill: str | None = None, hooks: Path | Non
     return subprocess.run(command, cwd=workflow.workdir, env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("kill", ["suggest:4", "create:5"])
-def test_snakemake_killed_inside_a_step_resumes_to_the_uninterrupted_study(tmp_path, kill):
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
+def snakemake_study(folder: Path, kill: str | None = None) -> dict:
+    """``snakemake optimize`` of a 6-trial box study in ``folder``, first killed at ``kill`` (then
+    unlocked and run again): the study's snapshot."""
+    hooks = folder / "hooks"
+    hooks.mkdir(parents=True)
     (hooks / "sitecustomize.py").write_text(
         "import os\n"
         f"if os.environ.get({KILL_ENV!r}):\n"
         "    from tests.fault_optimize_models import install_kill\n"
         f"    install_kill(os.environ[{KILL_ENV!r}])\n"
     )
-    results = {}
-    for name, kills in (("uninterrupted", []), ("killed", [kill])):
-        workflow = Workflow(tmp_path / name)
-        workflow.workdir.mkdir()
-        workflow.write_config(box_config(n_trial=6))
-        for point in kills:
-            done = snakemake_run(workflow, point, hooks)
-            assert done.returncode == -signal.SIGKILL, done.stderr
-            workflow.run("--unlock")  # (Snakemake's own folder lock: not this test's subject)
-        done = snakemake_run(workflow)
-        assert done.returncode == 0, done.stderr
-        results[name] = snapshot(workflow.workdir)
-    assert results["killed"] == results["uninterrupted"]
+    workflow = Workflow(folder / "study")
+    workflow.workdir.mkdir()
+    workflow.write_config(box_config(n_trial=6))
+    if kill:
+        done = snakemake_run(workflow, kill, hooks)
+        assert done.returncode == -signal.SIGKILL, done.stderr
+        workflow.run("--unlock")  # (Snakemake's own folder lock: not this test's subject)
+    done = snakemake_run(workflow)
+    assert done.returncode == 0, done.stderr
+    return snapshot(workflow.workdir)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_snakemake(tmp_path_factory) -> dict:
+    """The reference of every kill below, run once (about 5 s): the same seed gives one study."""
+    return snakemake_study(tmp_path_factory.mktemp("uninterrupted-snakemake"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill", ["suggest:4", "create:5"])
+def test_snakemake_killed_inside_a_step_resumes_to_the_uninterrupted_study(
+    tmp_path, kill, uninterrupted_snakemake
+):
+    assert snakemake_study(tmp_path, kill) == uninterrupted_snakemake
 
 
 def test_a_storage_url_error_never_shows_its_password():
