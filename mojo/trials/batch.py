@@ -20,12 +20,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import faulthandler
+import fcntl
 import gc
 import os
 import select
 import signal
 import struct
 import sys
+import termios
 import time
 from pathlib import Path
 from typing import Callable, Iterable, TextIO
@@ -140,7 +142,7 @@ def _run_in_worker(
         os.close(read_end)
         if output is not None:
             own_output(output.write_end, write_end)
-        _keep(plans, code, write_end, watcher)
+        _keep(plans, code, write_end, watcher, output is not None)
     os.close(write_end)
     if output is not None:
         output.forked()
@@ -248,14 +250,15 @@ class _Watch:
     def next(self, deadline: float | None):
         """The next message; ``None`` at the end of the pipe; ``TIMED_OUT`` past ``deadline``.
         A message is handled before the output that came after it (a trial's start, before its
-        prints); a trial's output is all copied before its end is handled."""
+        prints); a trial's output is all copied before its end is handled (the worker sends the
+        end once the pipe is read, see :func:`_wait_until_output_read`)."""
         while True:
             if len(self.buffer) >= _HEADER.size:
                 kind, index, size = _HEADER.unpack_from(self.buffer)
                 end = _HEADER.size + size
                 if len(self.buffer) >= end:
                     payload, self.buffer = self.buffer[_HEADER.size : end], self.buffer[end:]
-                    if self.output is not None and kind != b"S":
+                    if self.output is not None and kind not in (b"S", b"D"):
                         self.output.copy()
                     return kind, index, payload
             wait = None if deadline is None else max(deadline - time.perf_counter(), 0)
@@ -296,7 +299,7 @@ def _send(pipe: int, kind: bytes, index: int, payload: bytes = b"") -> None:
     _write_all(pipe, _HEADER.pack(kind, index, len(payload)) + payload)
 
 
-def _keep(plans: list[TrialPlan], user_code: UserCode, pipe: int, watcher: int) -> None:
+def _keep(plans: list[TrialPlan], user_code: UserCode, pipe: int, watcher: int, captured: bool) -> None:
     """Body of the keeper, the worker's parent: never returns. Once the worker ends (done,
     crashed, or killed on the watcher's :data:`_STOP_TRIAL`), it kills every process the worker
     left: as a child subreaper it inherits them all, daemons that called setsid included.
@@ -320,7 +323,7 @@ def _keep(plans: list[TrialPlan], user_code: UserCode, pipe: int, watcher: int) 
         _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
         worker = os.fork()
         if worker == 0:
-            _worker(plans, user_code, pipe)
+            _worker(plans, user_code, pipe, captured)
         if os.getppid() != watcher:  # the job died before the death signal was set
             stop_worker(signal.SIGTERM, None)
         _, status = os.waitpid(worker, 0)
@@ -333,8 +336,9 @@ def _keep(plans: list[TrialPlan], user_code: UserCode, pipe: int, watcher: int) 
         os._exit(code)
 
 
-def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int) -> None:
-    """Body of the forked worker: never returns."""
+def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int, captured: bool) -> None:
+    """Body of the forked worker: never returns. ``captured``: its output goes through the
+    watcher's pipe (:class:`_TrialOutput`)."""
     # The objects inherited from the parent (all of Snakemake's, in a `run:` job) are never freed
     # here: keep the garbage collector from walking them, and from copying their pages to do so.
     gc.freeze()
@@ -361,6 +365,8 @@ def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int) -> None:
             sys.stderr.flush()
             if CtrlC.pressed:  # the trial's code caught the user's Ctrl-C
                 raise KeyboardInterrupt
+            if captured:
+                _wait_until_output_read()
             _send(pipe, b"D", index, row.model_dump_json().encode())
             suspect = suspect or _disturbance(cwd)
             if suspect:
@@ -382,6 +388,19 @@ def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _wait_until_output_read() -> None:
+    """Wait until the watcher has read all the trial wrote (stdout and stderr share its pipe):
+    the watcher counts output against the trial that is running when it reads it, so what is
+    still in the pipe when the next trial starts would be counted against that one, and dropped
+    if it had already been cut. One ioctl per trial when the pipe is empty (the usual case)."""
+    pending = bytearray(4)
+    while True:
+        fcntl.ioctl(1, termios.FIONREAD, pending)
+        if not int.from_bytes(pending, sys.byteorder):
+            return
+        time.sleep(0.0001)
 
 
 def _disturbance(cwd: str) -> str | None:
