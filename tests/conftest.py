@@ -110,3 +110,12 @@ def require_warp() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true but {reason}", pytrace=False)
         pytest.skip(reason, allow_module_level=True)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """For pytest-xdist's ``--dist loadgroup`` (pyproject.toml): a module's tests run on one
+    worker, so its module-scoped fixtures are made once; the tests that need the single SLURM
+    cluster or the installed wheel (session fixtures: one of each per worker) all on one."""
+    for item in items:
+        shared = item.get_closest_marker("slurm") or {"installed", "wheel"} & set(item.fixturenames)
+        item.add_marker(pytest.mark.xdist_group("slurm-and-install" if shared else item.module.__name__))

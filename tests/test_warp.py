@@ -177,7 +177,7 @@ def test_trials_of_two_structures_step_as_two_groups(examples: Path):
 
 def test_the_job_log_says_what_the_backend_did_without_warps_chatter(examples: Path):
     """The log has the backend's lines, not Warp's start-up banner or a line per kernel module
-    loaded (dozens per job: mojo.trials.warp.simulate.device means to silence them)."""
+    loaded (dozens per job: mojo.trials.warp.models.warp_fields silences them)."""
     log = (examples / "pendulum_warp.log").read_text()
     assert "[mojo] warp: compiled 8 models" in log
     assert "load on device" not in log and "initialized:" not in log
