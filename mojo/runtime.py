@@ -337,10 +337,16 @@ def _step_plain(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int, counts
         n_steps -= chunk
 
 
+def start(model: mujoco.MjModel, data: mujoco.MjData) -> None:
+    """Put a fresh ``data`` where the default runtime starts a trial: the model's first keyframe,
+    if it has one (a fresh MjData is at the model's defaults otherwise)."""
+    if model.nkey:
+        mujoco.mj_resetDataKeyframe(model, data, 0)
+
+
 def simulate(model: mujoco.MjModel, data: mujoco.MjData, trial: TrialContext) -> dict[str, float]:
     """The default runtime: start from the model's first keyframe (if it has one), step for
     ``duration`` simulated seconds, then compute the metrics."""
-    if model.nkey:
-        mujoco.mj_resetDataKeyframe(model, data, 0)
+    start(model, data)
     step(model, data, round(trial.duration / model.opt.timestep))
     return trial.metrics(model, data) if trial.metrics else {}

@@ -29,6 +29,8 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from mojo import runtime
+
 STATE_FIELDS = ("qpos", "qvel", "act", "ctrl", "mocap_pos", "mocap_quat")
 """The MjData arrays that make a world's state between steps (with ``time`` and, for the
 solver's warm start, ``qacc_warmstart``)."""
@@ -151,11 +153,11 @@ def reduce_model(index: int, model: mujoco.MjModel, duration: float, seconds: fl
     n_steps = round(duration / model.opt.timestep)
     arrays = model_arrays(model)
     key = structure_key(model, arrays, n_steps)
-    data = _data.get(key) or _data.setdefault(key, mujoco.MjData(model))  # fits every model of the key
-    if model.nkey:
-        mujoco.mj_resetDataKeyframe(model, data, 0)
-    else:
-        mujoco.mj_resetData(model, data)
+    if key not in _data:
+        _data[key] = mujoco.MjData(model)  # fits every model of the key
+    data = _data[key]
+    mujoco.mj_resetData(model, data)
+    runtime.start(model, data)
     state = {name: getattr(data, name).copy() for name in STATE_FIELDS}
     state["time"] = np.array(data.time)
     compiled = Compiled(index, seconds, key, (os.getpid(), key), state=state, n_steps=n_steps)

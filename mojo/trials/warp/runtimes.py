@@ -146,9 +146,7 @@ def _round(batch: list[_World], worlds: simulate.Worlds) -> None:
                 world.problem = runtime.Unstable(f"{UNSTABLE}{diverged[i]:.4g}s")
             world.resume()
             continue
-        for name, rows in state.items():
-            getattr(world.data, name)[...] = rows[i]
-        world.data.time = ends[i]
+        simulate.put_state(world.data, {name: rows[i] for name, rows in state.items()} | {"time": ends[i]})
         world.asked -= n
         if world.asked == 1:
             world.asked = 0

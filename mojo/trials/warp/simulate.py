@@ -125,6 +125,15 @@ OUTPUT_FIELDS = (*STATE_FIELDS, "qacc_warmstart")
 """What a world gives back to its trial's MjData after its steps (the CPU counts ``time``)."""
 
 
+def put_state(data: mujoco.MjData, state: dict[str, np.ndarray]) -> None:
+    """Write one world's state (some of :data:`INPUT_FIELDS`, and ``time``) into its MjData."""
+    for name, value in state.items():
+        if name == "time":
+            data.time = value
+        else:
+            getattr(data, name)[...] = value
+
+
 class Worlds:
     """A batch of worlds of one structure on the device: the group's reference model with
     ``fields`` (the per-world fields that differ in the batch, one row per world). ``room``:

@@ -134,10 +134,7 @@ def finish_trial(task: FinishTask) -> tuple[int, TrialRow]:
     model = models.trial_model(_reference(task.reference), task.diffs)
     data = _data(task.reference)
     mujoco.mj_resetData(model, data)
-    state = dict(task.state)
-    data.time = state.pop("time")
-    for name, value in state.items():
-        getattr(data, name)[...] = value
+    simulate.put_state(data, task.state)
     recorder = _recorder(plan, model, task.samples)
 
     def run() -> dict[str, float]:
