@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -83,7 +84,19 @@ FAULTS = {
     "thread": lambda: threading.Thread(target=time.sleep, args=(60,), daemon=True).start(),
     "chdir": lambda: os.chdir(os.environ["FAULT_PIDS"]),
     "sigint_handler": lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    "stdout_devnull": lambda: os.dup2(os.open(os.devnull, os.O_WRONLY), 1),
+    "stderr_unread_file": lambda: _redirect_to_unread_file(2),
+    "stdout_closed": lambda: os.close(1),
+    "sys_stdout_swapped": lambda: setattr(sys, "stdout", open(os.devnull, "w")),
 }
+
+
+def _redirect_to_unread_file(fd: int) -> None:
+    """Point ``fd`` at a file with bytes after its offset (what FIONREAD counts as unread)."""
+    file = tempfile.TemporaryFile()
+    file.write(b"not yet read\n" * 100)
+    file.seek(0)
+    os.dup2(file.fileno(), fd)
 
 
 def run(model, data, trial, modes: list[str]) -> dict[str, float]:

@@ -198,6 +198,21 @@ def test_trial_memory_mb_must_be_a_positive_number(tmp_path, value):
         fault_study(tmp_path, ["ok"], trial_memory_mb=value)
 
 
+def test_a_trial_that_points_its_output_elsewhere_gets_the_next_trial_a_new_worker(tmp_path):
+    """Its output no longer reaches the job's log (nor would the next trials'): the trial keeps
+    its outcome, the next one runs in a new worker whose output the log has again."""
+    log = tmp_path / "job.log"
+    misdeeds = ["stdout_devnull", "stderr_unread_file", "stdout_closed", "sys_stdout_swapped"]
+    modes = [mode for misdeed in misdeeds for mode in (misdeed, "print_little")]
+    with deadline(20):
+        _, rows = run_faults(tmp_path, modes, log=log)
+    assert [r.status for r in rows] == ["success"] * len(modes)
+    assert all(pid_of(rows[i]) != pid_of(rows[i + 1]) for i in range(0, len(modes), 2))
+    text = log.read_text()
+    assert text.count("a little output") == len(misdeeds)
+    assert text.count("it pointed its standard output or error elsewhere") == len(misdeeds)
+
+
 # --- 3. KeyboardInterrupt raised by the trial vs a real Ctrl-C -----------------------------------
 
 

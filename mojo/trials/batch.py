@@ -55,9 +55,9 @@ from mojo.trials.trial import (
 )
 
 # A message: kind, index into the plans (or a wait status), payload size; then the payload. Kinds:
-# b"S" trial started, b"D" trial done (its table row), b"R" the worker retires after that trial,
-# b"I" the user's Ctrl-C or a SIGTERM (nothing recorded), b"E" the worker's wait status (sent by
-# its keeper).
+# b"S" trial started, b"D" trial done (its table row), b"R" the worker retires after that trial
+# (why, a line for the log), b"I" the user's Ctrl-C or a SIGTERM (nothing recorded), b"E" the
+# worker's wait status (sent by its keeper).
 _HEADER = struct.Struct("<cqI")
 
 TRIAL_LOG_LIMIT = 2**20
@@ -173,6 +173,7 @@ def _run_in_worker(
             current, done = None, index
         elif kind == b"R":
             retired = True
+            _write_all(2 if output is None else output.log_fd, payload)
         elif kind == b"I":
             interrupted = True
         elif kind == b"E":
@@ -347,7 +348,7 @@ def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int, captured: bo
     signal.signal(signal.SIGINT, CtrlC.handle)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # a trial's orphans come here, to be ended with it
     keeper = os.getppid()
-    cwd = os.getcwd()
+    cwd, streams = os.getcwd(), _Streams()
     code = 0
     _dump_stack_on_crash()
     try:
@@ -361,20 +362,16 @@ def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int, captured: bo
                 result, suspect = exc.result, "its error may have left the worker broken"
             _end_descendants()
             row = table_row(plan, result)  # here, where the values are known
-            sys.stdout.flush()
-            sys.stderr.flush()
+            streams.flush()
             if CtrlC.pressed:  # the trial's code caught the user's Ctrl-C
                 raise KeyboardInterrupt
-            if captured:
+            suspect = suspect or _disturbance(cwd, streams)
+            if captured and not streams.moved():  # else fd 1 may be no pipe: the watcher drains it
                 _wait_until_output_read()
             _send(pipe, b"D", index, row.model_dump_json().encode())
-            suspect = suspect or _disturbance(cwd)
             if suspect:
-                print(
-                    f"[mojo] trial {plan.number}: {suspect}: the next trial gets a new worker",
-                    file=sys.stderr,
-                )
-                _send(pipe, b"R", index)
+                note = f"[mojo] trial {plan.number}: {suspect}: the next trial gets a new worker\n"
+                _send(pipe, b"R", index, note.encode())
                 break
     except BaseException:
         if CtrlC.pressed:
@@ -403,7 +400,32 @@ def _wait_until_output_read() -> None:
         time.sleep(0.0001)
 
 
-def _disturbance(cwd: str) -> str | None:
+class _Streams:
+    """The worker's standard output and error as it starts: Python's streams and the files behind
+    descriptors 1 and 2 (in a job, the pipe to the log). Two fstat calls to check."""
+
+    def __init__(self):
+        self.python = (sys.stdout, sys.stderr)
+        self.files = self._files()
+
+    @staticmethod
+    def _files() -> list[tuple[int, int]] | None:
+        try:
+            return [(stat.st_dev, stat.st_ino) for stat in map(os.fstat, (1, 2))]
+        except OSError:  # closed
+            return None
+
+    def moved(self) -> bool:
+        """Whether a trial pointed them elsewhere (later trials' output would not reach the log)."""
+        return (sys.stdout, sys.stderr) != self.python or self._files() != self.files
+
+    def flush(self) -> None:
+        for stream in self.python:
+            with contextlib.suppress(OSError, ValueError):  # its descriptor closed by the trial
+                stream.flush()
+
+
+def _disturbance(cwd: str, streams: _Streams) -> str | None:
     """How the trial left the worker unlike it found it (later trials would not run as earlier
     ones did), if it did. Threads left running are no such change: a pool kept for later trials
     is common, and replacing the worker after each such trial would cost a fork each. Costs
@@ -415,6 +437,8 @@ def _disturbance(cwd: str) -> str | None:
         return "it removed the working folder"
     if signal.getsignal(signal.SIGINT) != CtrlC.handle:
         return "it replaced the handler of Ctrl-C"
+    if streams.moved():
+        return "it pointed its standard output or error elsewhere"
     return None
 
 
