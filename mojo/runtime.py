@@ -248,10 +248,16 @@ _BATCH_STEPS = 10 * STEPS_PER_CHECK
 meets a warning is stepped again from its start, step by step."""
 _INTEGRATION = int(mujoco.mjtState.mjSTATE_INTEGRATION)
 _TIME = int(mujoco.mjtState.mjSTATE_TIME)
-_CALLBACKS = tuple(
-    getattr(mujoco, f"get_mjcb_{name}")
-    for name in ("act_bias", "act_dyn", "act_gain", "contactfilter", "control", "passive", "sensor", "time")
-)
+_CALLBACKS = ("act_bias", "act_dyn", "act_gain", "contactfilter", "control", "passive", "sensor", "time")
+
+
+def callbacks_set() -> dict[str, Any]:
+    """MuJoCo's global physics callbacks that are set (``mjcb_control`` and the like), by name:
+    they act on every model the process steps."""
+    found = {name: getattr(mujoco, f"get_mjcb_{name}")() for name in _CALLBACKS}
+    return {name: callback for name, callback in found.items() if callback is not None}
+
+
 # Sleeping bodies and IPC keep state outside the state vector that a batch loads.
 _UNBATCHABLE = int(mujoco.mjtEnableBit.mjENBL_SLEEP) | int(mujoco.mjtEnableBit.mjENBL_IPC) if _mjbatch else 0
 
@@ -265,7 +271,7 @@ def _batchable(model: mujoco.MjModel, sampler: _Sampler, n_steps: int) -> bool:
         and sampler.add_rows is not None
         and n_steps >= STEPS_PER_CHECK
         and not model.opt.enableflags & _UNBATCHABLE
-        and not any(get() for get in _CALLBACKS)
+        and not callbacks_set()
     )
 
 

@@ -15,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 
+import mujoco
+
 from tests.trial_models import ball
 
 POISONED = False
@@ -88,6 +90,7 @@ FAULTS = {
     "stderr_unread_file": lambda: _redirect_to_unread_file(2),
     "stdout_closed": lambda: os.close(1),
     "sys_stdout_swapped": lambda: setattr(sys, "stdout", open(os.devnull, "w")),
+    "mjcb_push": lambda: mujoco.set_mjcb_control(lambda model, data: data.qfrc_applied.__setitem__(2, 100.0)),
 }
 
 
@@ -104,7 +107,8 @@ def run(model, data, trial, modes: list[str]) -> dict[str, float]:
     if POISONED:
         raise MemoryError("still out of memory after an earlier trial")
     FAULTS[modes[trial.number]]()
-    return {"pid": float(os.getpid())}
+    mujoco.mj_step(model, data, nstep=20)
+    return {"pid": float(os.getpid()), "height": float(data.qpos[2])}
 
 
 build = ball

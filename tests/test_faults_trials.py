@@ -213,6 +213,20 @@ def test_a_trial_that_points_its_output_elsewhere_gets_the_next_trial_a_new_work
     assert text.count("it pointed its standard output or error elsewhere") == len(misdeeds)
 
 
+def test_a_mujoco_callback_a_trial_leaves_set_never_acts_on_the_next_trial(tmp_path):
+    """mjcb_control is global to the process: left set, it would push every later trial of the
+    worker (results would depend on which trials shared a worker)."""
+    log = tmp_path / "job.log"
+    _, rows = run_faults(tmp_path, ["ok", "mjcb_push", "ok"], log=log)
+    assert [r.status for r in rows] == ["success"] * 3
+    assert rows[1].metrics["height"] > rows[0].metrics["height"]  # it pushed its own trial
+    assert rows[2].metrics["height"] == rows[0].metrics["height"]
+    assert pid_of(rows[1]) != pid_of(rows[2])
+    assert (
+        "trial 1: it left MuJoCo's mjcb_control changed: the next trial gets a new worker" in log.read_text()
+    )
+
+
 # --- 3. KeyboardInterrupt raised by the trial vs a real Ctrl-C -----------------------------------
 
 

@@ -348,7 +348,7 @@ def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int, captured: bo
     signal.signal(signal.SIGINT, CtrlC.handle)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # a trial's orphans come here, to be ended with it
     keeper = os.getppid()
-    cwd, streams = os.getcwd(), _Streams()
+    cwd, streams, callbacks = os.getcwd(), _Streams(), _callbacks()
     code = 0
     _dump_stack_on_crash()
     try:
@@ -365,7 +365,7 @@ def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int, captured: bo
             streams.flush()
             if CtrlC.pressed:  # the trial's code caught the user's Ctrl-C
                 raise KeyboardInterrupt
-            suspect = suspect or _disturbance(cwd, streams)
+            suspect = suspect or _disturbance(cwd, streams, callbacks)
             if captured and not streams.moved():  # else fd 1 may be no pipe: the watcher drains it
                 _wait_until_output_read()
             _send(pipe, b"D", index, row.model_dump_json().encode())
@@ -425,11 +425,20 @@ class _Streams:
                 stream.flush()
 
 
-def _disturbance(cwd: str, streams: _Streams) -> str | None:
+def _callbacks() -> dict:
+    """MuJoCo's physics callbacks set in this process (none before MuJoCo is imported)."""
+    if "mujoco" not in sys.modules:
+        return {}
+    from mojo.runtime import callbacks_set
+
+    return callbacks_set()
+
+
+def _disturbance(cwd: str, streams: _Streams, callbacks: dict) -> str | None:
     """How the trial left the worker unlike it found it (later trials would not run as earlier
     ones did), if it did. Threads left running are no such change: a pool kept for later trials
     is common, and replacing the worker after each such trial would cost a fork each. Costs
-    about a microsecond."""
+    a few microseconds."""
     try:
         if os.getcwd() != cwd:
             return "it changed the working folder"
@@ -439,6 +448,10 @@ def _disturbance(cwd: str, streams: _Streams) -> str | None:
         return "it replaced the handler of Ctrl-C"
     if streams.moved():
         return "it pointed its standard output or error elsewhere"
+    now = _callbacks()
+    changed = sorted(name for name in now.keys() | callbacks.keys() if now.get(name) != callbacks.get(name))
+    if changed:  # it would act on the next trials' physics
+        return f"it left MuJoCo's {', '.join(f'mjcb_{name}' for name in changed)} changed"
     return None
 
 
