@@ -142,6 +142,36 @@ def test_files_do_not_depend_on_how_trials_are_batched(tmp_path):
     assert metrics_of(a) == metrics_of(b)
 
 
+def test_code_drawing_from_the_global_generators_unseeded_gets_the_same_draws_however_batched(tmp_path):
+    """Python's and NumPy's global generators are seeded from the trial's seed before its code
+    runs: otherwise a trial's draws would depend on the trials run before it in its worker."""
+    unseeded = {"generator": "tests.trial_models:ball_at_a_random_height", "parameters": {}}
+    unseeded |= {"runtime": "tests.trial_models:unseeded_draws", "metrics": None}
+    whole = load_study(ball_config(results_dir=str(tmp_path / "a"), n_trial=4, **unseeded))
+    split = load_study(ball_config(results_dir=str(tmp_path / "b"), n_trial=4, **unseeded))
+    run_batch(whole, 0, 3)
+    run_batch(split, 2, 3)
+    run_batch(split, 0, 1)
+    a, b = metrics_of(tmp_path / "a" / "balls"), metrics_of(tmp_path / "b" / "balls")
+    assert a == b
+    assert len({m["python"] for m in a.values()}) == len({m["start"] for m in a.values()}) == 4
+
+
+def test_a_replay_draws_what_the_trial_drew_from_the_global_generators(tmp_path):
+    """A picture replays the trial from its files, without its generator: the runtime's draws
+    must not depend on what the generator drew before it."""
+    from mojo.results.render import Replay
+
+    unseeded = {"generator": "tests.trial_models:ball_at_a_random_height", "parameters": {}}
+    unseeded |= {"runtime": "tests.trial_models:pushed_at_random", "metrics": None}
+    study = load_study(ball_config(results_dir=str(tmp_path), n_trial=2, **unseeded))
+    rows = run_batch(study, 0, 1).rows
+    for row in rows:
+        replay = Replay(trial_dir(study, row.trial))
+        assert replay.run(10.0, lambda model, data, t: None) is None
+        assert float(replay.data.qpos[2]) == row.metrics["height"]
+
+
 def test_finished_trials_are_skipped_and_changed_ones_remade(tmp_path):
     s = load_study(ball_config(results_dir=str(tmp_path)))
     run_batch(s, 0, 3)

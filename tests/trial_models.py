@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sys
 import time
 
 import mujoco
+import numpy as np
 
 from mojo.runtime import TrialFailed
 
@@ -94,3 +96,22 @@ def damped_drop(
         if data.qpos[2] < trial.values["height"] / 2:
             break
     return {"z": float(data.qpos[2]), "steps": done + 1}
+
+
+def ball_at_a_random_height(values: dict) -> mujoco.MjSpec:
+    """The ball, dropped from a height drawn from NumPy's global generator, unseeded."""
+    return ball({**values, "height": 1.0 + np.random.random()})
+
+
+def unseeded_draws(model: mujoco.MjModel, data: mujoco.MjData, trial) -> dict[str, float]:
+    """A runtime that draws from Python's and NumPy's global generators, unseeded."""
+    return {"start": float(model.body_pos[1][2]), "python": random.random(), "numpy": np.random.random()}
+
+
+def pushed_at_random(model: mujoco.MjModel, data: mujoco.MjData, trial) -> dict[str, float]:
+    """A runtime that pushes the ball up by an unseeded draw of each global generator."""
+    from mojo.runtime import step
+
+    data.qvel[2] = np.random.random() + random.random()
+    step(model, data, round(trial.duration / model.opt.timestep))
+    return {"height": float(data.qpos[2])}

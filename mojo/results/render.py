@@ -1,8 +1,10 @@
 """Pictures of one trial: replay it from its files and render it with MuJoCo's offscreen renderer.
 
-A trial keeps no states, but its files make it again bit for bit (``model.xml``; ``config.json``:
-runtime, its arguments, duration, trial seed; ``named_values.json``), so a picture replays the
-trial: one more simulation of it, sampled by :func:`mojo.runtime.sample_every` at the GIF's frame
+A trial keeps no states, but its files make it again bit for bit (``config.json``: generator,
+runtime, their arguments, duration, trial seed; ``named_values.json``), so a picture replays the
+trial: its generator builds the model again (``model.xml`` is not exact: MuJoCo writes numbers to
+six significant digits, and a chaotic model replayed from it drifts from the trial), then one
+more simulation of it, sampled by :func:`mojo.runtime.sample_every` at the GIF's frame
 rate, plus the rendering, a few milliseconds a frame at 480 x 360 in software (OSMesa). Output: an
 animated GIF (played at the frame rate: real time) and a strip of frames as one PNG.
 
@@ -34,7 +36,6 @@ from mojo.config import codepath
 from mojo.config.pictures import PicturesConfig
 from mojo.trials.files import (
     CONFIG_JSON,
-    MODEL_XML,
     NAMED_VALUES_JSON,
     NamedValues,
     TrialConfig,
@@ -42,6 +43,7 @@ from mojo.trials.files import (
     read_model,
 )
 from mojo.trials.sampling import plain_values
+from mojo.trials.trial import generated_model, seed_global_generators
 
 MAX_GIF_FRAMES = 400
 """Most frames a GIF holds (about 20 MB of frames in memory at 480 x 360): a trial longer than
@@ -177,18 +179,16 @@ class Replay:
     """A trial made again from its files, ready to run."""
 
     def __init__(self, folder: Path):
-        import mujoco
-
         self.config = read_model(folder / CONFIG_JSON, TrialConfig)
         self.values = NamedValues.validate_json((folder / NAMED_VALUES_JSON).read_bytes())
-        self.model = mujoco.MjModel.from_xml_path(str(folder / MODEL_XML))
+        self.model, _ = generated_model(codepath.load(self.config.generator), self.values, self.config)
 
     def code_changed(self) -> list[str]:
         """The code paths whose source differs from the one the trial ran with."""
         return [
             field
             for field, digest in self.config.code_hashes.items()
-            if field in ("runtime", "metrics") and codepath.source_hash(getattr(self.config, field)) != digest
+            if field != "objective" and codepath.source_hash(getattr(self.config, field)) != digest
         ]
 
     def run(self, rate: float, callback: Any) -> str | None:
@@ -205,6 +205,7 @@ class Replay:
         values = plain_values(self.values)
         context = TrialContext(config.trial, config.trial_seed, values, config.duration, metrics)
         runtime = codepath.load(config.runtime)
+        seed_global_generators(config.trial_seed)
         with sample_every(rate, callback), _time_limit(config.trial_timeout):
             try:
                 runtime(self.model, self.data, context, *config.run_args, **config.run_kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
+import random
 import resource
 import time
 import traceback
@@ -292,11 +293,27 @@ def _check_finite(named: dict[str, float]) -> None:
         raise TrialFailed("; ".join(bad))
 
 
+def seed_global_generators(seed: int) -> None:
+    """Seed Python's and NumPy's global generators with the trial's seed before its generator
+    and again before its runtime (about 10 µs): code that draws from them unseeded then draws the
+    same however the trials are batched, and again when the trial is replayed from its files."""
+    random.seed(seed)
+    np.random.seed(seed)
+
+
 def build_model(plan: TrialPlan, code: UserCode):
     """Call the generator and compile its model; returns (MjModel, MJCF text)."""
+    return generated_model(code.generator, plan.values, plan.config)
+
+
+def generated_model(generator: Callable[..., Any], values: dict[str, NamedValue], config: TrialConfig):
+    """The trial's model made by ``generator`` from its values and arguments, compiled: (MjModel,
+    MJCF text). The only exact record of it: ``model.xml`` holds what MuJoCo writes (numbers to
+    six significant digits)."""
     import mujoco
 
-    built = code.generator(plain_values(plan.values), *plan.config.gen_args, **plan.config.gen_kwargs)
+    seed_global_generators(config.trial_seed)
+    built = generator(plain_values(values), *config.gen_args, **config.gen_kwargs)
     if isinstance(built, mujoco.MjSpec):
         model = built.compile()
         return model, built.to_xml()
@@ -499,6 +516,7 @@ def call_runtime(plan: TrialPlan, code: UserCode, model: Any, data: Any) -> Any:
         duration=plan.config.duration,
         metrics=code.metrics,
     )
+    seed_global_generators(plan.config.trial_seed)
     return code.runtime(model, data, context, *plan.config.run_args, **plan.config.run_kwargs)
 
 
