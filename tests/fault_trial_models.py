@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import mujoco
+import numpy as np
 
 from tests.trial_models import ball
 
@@ -90,6 +91,8 @@ FAULTS = {
     "stderr_unread_file": lambda: _redirect_to_unread_file(2),
     "stdout_closed": lambda: os.close(1),
     "sys_stdout_swapped": lambda: setattr(sys, "stdout", open(os.devnull, "w")),
+    "numpy_raise": lambda: np.seterr(all="raise"),
+    "sqrt_of_minus_one": lambda: np.sqrt(np.float64(-1.0)),  # NaN, and a RuntimeWarning
     "mjcb_push": lambda: mujoco.set_mjcb_control(lambda model, data: data.qfrc_applied.__setitem__(2, 100.0)),
 }
 

@@ -227,6 +227,14 @@ def test_a_mujoco_callback_a_trial_leaves_set_never_acts_on_the_next_trial(tmp_p
     )
 
 
+def test_numpys_error_handling_a_trial_changes_never_reaches_the_next_trial(tmp_path):
+    """np.seterr(all="raise") left behind would turn the next trials' NaNs into errors."""
+    log = tmp_path / "job.log"
+    _, rows = run_faults(tmp_path, ["numpy_raise", "sqrt_of_minus_one"], log=log)
+    assert [r.status for r in rows] == ["success", "success"]
+    assert "trial 0: it changed NumPy's error handling (np.seterr)" in log.read_text()
+
+
 # --- 3. KeyboardInterrupt raised by the trial vs a real Ctrl-C -----------------------------------
 
 

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, TextIO
 
+import numpy as np
+
 from mojo.config.study import StudyConfig
 from mojo.trials.files import BatchManifest, TrialRow, trial_files, write_model
 from mojo.trials.integrity import remove_leftovers, trial_stamps
@@ -348,7 +350,7 @@ def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int, captured: bo
     signal.signal(signal.SIGINT, CtrlC.handle)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # a trial's orphans come here, to be ended with it
     keeper = os.getppid()
-    cwd, streams, callbacks = os.getcwd(), _Streams(), _callbacks()
+    start = _Start()
     code = 0
     _dump_stack_on_crash()
     try:
@@ -362,11 +364,11 @@ def _worker(plans: list[TrialPlan], user_code: UserCode, pipe: int, captured: bo
                 result, suspect = exc.result, "its error may have left the worker broken"
             _end_descendants()
             row = table_row(plan, result)  # here, where the values are known
-            streams.flush()
+            start.streams.flush()
             if CtrlC.pressed:  # the trial's code caught the user's Ctrl-C
                 raise KeyboardInterrupt
-            suspect = suspect or _disturbance(cwd, streams, callbacks)
-            if captured and not streams.moved():  # else fd 1 may be no pipe: the watcher drains it
+            suspect = suspect or start.disturbed()
+            if captured and not start.streams.moved():  # else fd 1 may be no pipe: the watcher drains it
                 _wait_until_output_read()
             _send(pipe, b"D", index, row.model_dump_json().encode())
             if suspect:
@@ -434,25 +436,36 @@ def _callbacks() -> dict:
     return callbacks_set()
 
 
-def _disturbance(cwd: str, streams: _Streams, callbacks: dict) -> str | None:
-    """How the trial left the worker unlike it found it (later trials would not run as earlier
-    ones did), if it did. Threads left running are no such change: a pool kept for later trials
-    is common, and replacing the worker after each such trial would cost a fork each. Costs
-    a few microseconds."""
-    try:
-        if os.getcwd() != cwd:
-            return "it changed the working folder"
-    except OSError:
-        return "it removed the working folder"
-    if signal.getsignal(signal.SIGINT) != CtrlC.handle:
-        return "it replaced the handler of Ctrl-C"
-    if streams.moved():
-        return "it pointed its standard output or error elsewhere"
-    now = _callbacks()
-    changed = sorted(name for name in now.keys() | callbacks.keys() if now.get(name) != callbacks.get(name))
-    if changed:  # it would act on the next trials' physics
-        return f"it left MuJoCo's {', '.join(f'mjcb_{name}' for name in changed)} changed"
-    return None
+class _Start:
+    """What the worker is like before its first trial, so that a trial that leaves it otherwise
+    (later trials would not run as earlier ones did) gets the next trial a new worker. Threads
+    left running are no such change: a pool kept for later trials is common, and replacing the
+    worker after each such trial would cost a fork each. Checking costs a few microseconds."""
+
+    def __init__(self):
+        self.cwd, self.streams, self.callbacks = os.getcwd(), _Streams(), _callbacks()
+        self.numpy_errors = np.geterr()
+
+    def disturbed(self) -> str | None:
+        """How the last trial left the worker unlike it found it, if it did."""
+        try:
+            if os.getcwd() != self.cwd:
+                return "it changed the working folder"
+        except OSError:
+            return "it removed the working folder"
+        if signal.getsignal(signal.SIGINT) != CtrlC.handle:
+            return "it replaced the handler of Ctrl-C"
+        if self.streams.moved():
+            return "it pointed its standard output or error elsewhere"
+        now = _callbacks()
+        changed = sorted(
+            name for name in now.keys() | self.callbacks.keys() if now.get(name) != self.callbacks.get(name)
+        )
+        if changed:  # they would act on the next trials' physics
+            return f"it left MuJoCo's {', '.join(f'mjcb_{name}' for name in changed)} changed"
+        if np.geterr() != self.numpy_errors:
+            return "it changed NumPy's error handling (np.seterr)"
+        return None
 
 
 def _end_descendants() -> None:
