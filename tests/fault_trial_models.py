@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import mujoco
@@ -92,6 +93,8 @@ FAULTS = {
     "stdout_closed": lambda: os.close(1),
     "sys_stdout_swapped": lambda: setattr(sys, "stdout", open(os.devnull, "w")),
     "numpy_raise": lambda: np.seterr(all="raise"),
+    "warnings_as_errors": lambda: warnings.simplefilter("error"),
+    "warnings_ignored": lambda: warnings.filterwarnings("ignore", message="as a library's import does"),
     "sqrt_of_minus_one": lambda: np.sqrt(np.float64(-1.0)),  # NaN, and a RuntimeWarning
     "mjcb_push": lambda: mujoco.set_mjcb_control(lambda model, data: data.qfrc_applied.__setitem__(2, 100.0)),
 }

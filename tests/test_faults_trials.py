@@ -232,7 +232,18 @@ def test_numpys_error_handling_a_trial_changes_never_reaches_the_next_trial(tmp_
     log = tmp_path / "job.log"
     _, rows = run_faults(tmp_path, ["numpy_raise", "sqrt_of_minus_one"], log=log)
     assert [r.status for r in rows] == ["success", "success"]
-    assert "trial 0: it changed NumPy's error handling (np.seterr)" in log.read_text()
+    assert "trial 0: it changed which NumPy floating-point errors raise (np.seterr)" in log.read_text()
+
+
+def test_warning_filters_a_trial_changes_never_reach_the_next_trial(tmp_path):
+    """warnings.simplefilter("error") left behind would turn the next trials' warnings into errors;
+    a filter that only hides some (as libraries add when imported) keeps the worker."""
+    log = tmp_path / "job.log"
+    modes = ["warnings_ignored", "ok", "warnings_as_errors", "sqrt_of_minus_one"]
+    _, rows = run_faults(tmp_path, modes, log=log)
+    assert [r.status for r in rows] == ["success"] * 4
+    assert pid_of(rows[0]) == pid_of(rows[1]) == pid_of(rows[2]) != pid_of(rows[3])
+    assert "trial 2: it changed which warnings raise (warnings.simplefilter)" in log.read_text()
 
 
 # --- 3. KeyboardInterrupt raised by the trial vs a real Ctrl-C -----------------------------------

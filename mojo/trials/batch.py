@@ -29,6 +29,7 @@ import struct
 import sys
 import termios
 import time
+import warnings
 from pathlib import Path
 from typing import Callable, Iterable, TextIO
 
@@ -444,7 +445,7 @@ class _Start:
 
     def __init__(self):
         self.cwd, self.streams, self.callbacks = os.getcwd(), _Streams(), _callbacks()
-        self.numpy_errors = np.geterr()
+        self.numpy_raises, self.warnings_raise = _numpy_raises(), _warnings_raise()
 
     def disturbed(self) -> str | None:
         """How the last trial left the worker unlike it found it, if it did."""
@@ -463,9 +464,21 @@ class _Start:
         )
         if changed:  # they would act on the next trials' physics
             return f"it left MuJoCo's {', '.join(f'mjcb_{name}' for name in changed)} changed"
-        if np.geterr() != self.numpy_errors:
-            return "it changed NumPy's error handling (np.seterr)"
+        if _numpy_raises() != self.numpy_raises:
+            return "it changed which NumPy floating-point errors raise (np.seterr)"
+        if _warnings_raise() != self.warnings_raise:
+            return "it changed which warnings raise (warnings.simplefilter)"
         return None
+
+
+# Only what decides outcomes counts: what is printed may change (a library imported by a trial
+# adds its own "ignore" filters; fresh workers would import it again, a fork each trial).
+def _numpy_raises() -> set[str]:
+    return {kind for kind, handling in np.geterr().items() if handling in ("raise", "call")}
+
+
+def _warnings_raise() -> list[tuple]:
+    return [entry for entry in warnings.filters if entry[0] == "error"]
 
 
 def _end_descendants() -> None:
