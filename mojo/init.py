@@ -13,6 +13,7 @@ import argparse
 import re
 import shlex
 import sys
+import unicodedata
 from importlib.resources import files
 from pathlib import Path
 
@@ -34,8 +35,11 @@ class InitError(RuntimeError):
 
 
 def study_name(folder: Path) -> str:
-    """The folder's name as a study name: ASCII letters, digits, ``_``, ``.``, ``-``."""
-    name = re.sub(f"[^{STUDY_NAME_CHARACTERS}]+", "_", folder.resolve().name).strip("._-")[:MAX_NAME]
+    """The folder's name as a study name: ASCII letters, digits, ``_``, ``.``, ``-``; accented
+    letters lose their accents (``études`` -> ``etudes``) rather than the letter."""
+    letters = unicodedata.normalize("NFKD", folder.resolve().name)
+    unaccented = "".join(c for c in letters if not unicodedata.combining(c))
+    name = re.sub(f"[^{STUDY_NAME_CHARACTERS}]+", "_", unaccented).strip("._-")[:MAX_NAME]
     return name or "study"
 
 

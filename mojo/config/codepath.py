@@ -49,6 +49,12 @@ def source_file(module: str) -> Path:
         )
     if not spec.origin or not spec.origin.endswith(".py"):
         raise ValueError(f"module '{module}' has no Python source file (origin: {spec.origin})")
+    top = module.partition(".")[0]
+    if top in sys.stdlib_module_names:  # found in the study folder or not: either is a trap
+        raise ValueError(
+            f"module '{module}' has the name of a module of Python's standard library, which hides "
+            f"(or is hidden by) a {top}.py in the study folder; rename yours (e.g. my_{top}.py)"
+        )
     return Path(spec.origin)
 
 

@@ -42,6 +42,7 @@ from mojo.trials.files import (
     atomic_output,
     read_model,
 )
+from mojo.trials.layout import ENVIRONMENT
 from mojo.trials.sampling import plain_values
 from mojo.trials.trial import generated_model, seed_global_generators
 
@@ -129,6 +130,20 @@ def render_trial(
     raise GLUnavailable(f"no OpenGL backend works here ({'; '.join(failures)}). {GL_HELP}")
 
 
+def study_folder_of(trial_folder: Path) -> Path | None:
+    """The folder the trial's study ran in (where its own modules are), as the study's
+    ``environment.json`` records it: the render process runs there, as the trials did, so that
+    ``mojo show --render`` works from any folder. A Monte Carlo trial's study is its parent, an
+    optimisation's evaluation's its grandparent."""
+    for study in Path(trial_folder).resolve().parents[:2]:
+        try:
+            recorded = json.loads((study / ENVIRONMENT["json"]).read_text())["study_folder"]["path"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        return Path(recorded) if recorded and Path(recorded).is_dir() else None
+    return None
+
+
 def _run_worker(request: dict[str, Any], backend: str) -> tuple[subprocess.CompletedProcess, dict]:
     with tempfile.TemporaryDirectory(prefix="mojo-render-") as scratch:
         result_path = Path(scratch) / "result.json"
@@ -140,6 +155,7 @@ def _run_worker(request: dict[str, Any], backend: str) -> tuple[subprocess.Compl
             env=env,
             capture_output=True,
             text=True,
+            cwd=study_folder_of(Path(request["folder"])),  # None: here
         )
         result = json.loads(result_path.read_text()) if done.returncode == 0 else {}
     return done, result
