@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 import mojo.config.study as study_module
-from mojo.config.study import WARP_INSTALL, ConfigError, load_study
+from mojo.config.study import ConfigError, load_study, warp_install
 from mojo.trials.batch import run_batch
 from tests.conftest import REPO, Workflow, require_warp
 from tests.warp_models import GATE, HEAVY
@@ -328,7 +328,7 @@ def test_warp_without_mujoco_warp_says_how_to_install_it(monkeypatch, tmp_path: 
     with pytest.raises(ConfigError) as caught:
         load_study(arm_config(tmp_path, "warp"))
     assert "MuJoCo Warp, which is not installed" in str(caught.value)
-    assert WARP_INSTALL in str(caught.value)
+    assert warp_install() in str(caught.value)
 
 
 @pytest.mark.slow

@@ -24,8 +24,24 @@ from mojo.config.signals import FUNCTION, SignalsConfig, parse_signal
 DEFAULT_RUNTIME = "mojo.runtime:simulate"
 Backend = Literal["cpu", "warp"]
 DEFAULT_BACKEND: Backend = "cpu"
-WARP_INSTALL = "pip install 'mojo[warp]'"
-"""How to install the ``warp`` backend's packages (MuJoCo Warp and NVIDIA Warp)."""
+
+
+def warp_install() -> str:
+    """The command that installs the ``warp`` backend's packages (MuJoCo Warp and NVIDIA Warp):
+    those of mojo's ``warp`` extra, from its installed metadata (pyproject.toml owns them). Not
+    ``pip install 'mojo[warp]'``: ``mojo`` on PyPI is another project."""
+    import importlib.metadata
+
+    try:
+        requires = importlib.metadata.requires("mojo") or []
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        requires = []
+    extra = [r.split(";")[0].strip() for r in requires if re.search(r"extra\s*==\s*['\"]warp['\"]", r)]
+    if not extra:
+        return "pip install -e '.[warp]' in mojo's folder"
+    return "pip install " + " ".join(f"'{r}'" for r in extra)
+
+
 MIN_PADDING = 4
 MAX_NAME = 100
 STUDY_NAME_CHARACTERS = "A-Za-z0-9_.-"
@@ -319,7 +335,7 @@ class StudyConfig(Frozen):
     ``warp`` (MuJoCo Warp: the trials of a batch job as one batch of worlds on a GPU, or on the
     CPU device of Warp where there is no GPU). ``warp`` runs without ``trial_timeout``,
     ``trial_memory_mb``, ``optimize`` or ``fn:`` signals, steps a runtime of your own only where
-    it calls ``mojo.runtime.step``, and needs ``pip install 'mojo[warp]'``; see docs/warp.md.
+    it calls ``mojo.runtime.step``, and needs MuJoCo Warp (the ``warp`` extra); see docs/warp.md.
     Its results agree with ``cpu`` to within float32 rounding (so its trials are not the CPU
     backend's: changing the backend re-makes them)."""
 
@@ -500,7 +516,7 @@ class StudyConfig(Frozen):
                 "use backend: cpu)"
             )
         if importlib.util.find_spec("mujoco_warp") is None:
-            raise ValueError(f"backend = 'warp' needs MuJoCo Warp, which is not installed: {WARP_INSTALL}")
+            raise ValueError(f"backend = 'warp' needs MuJoCo Warp, which is not installed: {warp_install()}")
         return self
 
     @model_validator(mode="after")

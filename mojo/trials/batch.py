@@ -186,12 +186,13 @@ def _run_in_worker(
     if interrupted:
         raise RuntimeError("interrupted (Ctrl-C or SIGTERM): the trial in progress was not recorded")
     status = keeper_status if worker_status is None else worker_status
+    ended = describe_exit(os.waitstatus_to_exitcode(status))
     if current is not None:
-        reason = f"the trial killed its process: {_describe(status)}"
+        reason = f"the trial killed its process: {ended}"
         _finish_abnormal(plans[current], started, "error", reason, finish)
         return plans[current + 1 :]
     if status != 0 or (done + 1 < len(plans) and not retired):
-        raise RuntimeError(f"trial worker stopped between trials: {_describe(status)}")
+        raise RuntimeError(f"trial worker stopped between trials: {ended}")
     return plans[done + 1 :]
 
 
@@ -559,10 +560,12 @@ def _dump_stack_on_crash() -> None:
         pass
 
 
-def _describe(wait_status: int) -> str:
-    if os.WIFSIGNALED(wait_status):
-        return f"killed by {signal.Signals(os.WTERMSIG(wait_status)).name}"
-    return f"exited with code {os.WEXITSTATUS(wait_status)}"
+def describe_exit(exitcode: int | None) -> str:
+    """How a process ended, from its exit code as ``os.waitstatus_to_exitcode`` and
+    ``multiprocessing`` give it (negative: the signal that killed it)."""
+    if exitcode is not None and exitcode < 0:
+        return f"killed by {signal.Signals(-exitcode).name}"
+    return f"exited with code {exitcode}"
 
 
 def run_batch(

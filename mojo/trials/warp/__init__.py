@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from typing import TextIO
 import numpy as np
 
 from mojo.config.study import DEFAULT_RUNTIME
+from mojo.trials.batch import describe_exit
 from mojo.trials.files import TrialRow
 from mojo.trials.trial import TrialPlan, UserCode
 from mojo.trials.warp import groups, models, runtimes, simulate, stages
@@ -73,16 +73,10 @@ def run_todo(
         _, status = os.waitpid(child, 0)
     if status != 0:
         raise RuntimeError(
-            f"the warp backend's process stopped ({_describe(status)}) after {len(rows)} of "
-            f"{len(todo)} trials; see the job's log (a rerun runs the others)"
+            f"the warp backend's process stopped ({describe_exit(os.waitstatus_to_exitcode(status))}) "
+            f"after {len(rows)} of {len(todo)} trials; see the job's log (a rerun runs the others)"
         )
     return rows
-
-
-def _describe(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
-    return f"exit code {os.WEXITSTATUS(status)}"
 
 
 def _child(todo: list[TrialPlan], code: UserCode, threads: int, pipe: int, log_fd: int | None) -> None:

@@ -26,6 +26,7 @@ CPU, as always.
 
 from __future__ import annotations
 
+import operator
 import threading
 import time
 from typing import Any, Callable
@@ -94,6 +95,13 @@ def _take_steps(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int) -> boo
     world = getattr(_current, "world", None)
     if world is None or data is not world.data:
         return False
+    n_steps = operator.index(n_steps)  # a whole number, as mj_step takes: else this trial's TypeError
+    callbacks = runtime.callbacks_set()
+    if callbacks:  # the device would step without them: results the CPU would not give
+        names = ", ".join(f"mjcb_{name}" for name in callbacks)
+        raise simulate.DeviceError(
+            f"MuJoCo Warp cannot call MuJoCo's Python callbacks ({names} is set): use backend: cpu"
+        )
     if n_steps > 0:
         world.take_steps(n_steps)
     return True
@@ -143,6 +151,7 @@ def _round(batch: list[_World], worlds: simulate.Worlds) -> None:
                 world.problem = simulate.DeviceError(simulate.out_of_room(overflows[i], worlds.room))
             else:
                 world.data.time = diverged[i]
+                _count_divergence(world.data)
                 world.problem = runtime.Unstable(f"{UNSTABLE}{diverged[i]:.4g}s")
             world.resume()
             continue
@@ -155,3 +164,10 @@ def _round(batch: list[_World], worlds: simulate.Worlds) -> None:
             except runtime.Unstable as unstable:
                 world.problem = unstable
             world.resume()
+
+
+def _count_divergence(data: mujoco.MjData) -> None:
+    """Count a divergence on the device in ``data``'s warnings, as MuJoCo counts one on the CPU:
+    a runtime that catches :class:`mojo.runtime.Unstable` and returns metrics anyway is then still
+    recorded ``unstable`` (``check_stable`` reads the counters), as on the CPU backend."""
+    data.warning[mujoco.mjtWarning.mjWARN_BADQACC].number += 1
