@@ -83,31 +83,33 @@ def test_a_trial_that_kills_its_worker_is_recorded_with_how_it_died():
     assert results[3][0] == "segv" and "killed by SIGSEGV" in results[3][1], results[3]
 
 
+def arm_rows(tmp_path: Path, backend: str, runtime: str, n_trial: int, duration: float, k: float, **changes):
+    """The rows of a study of the arm (tests/warp_models.py) run by ``runtime`` in one batch."""
+    study = load_study(
+        {
+            "study": f"{runtime.rpartition(':')[2]}_{backend}",
+            "results_dir": str(tmp_path),
+            "n_trial": n_trial,
+            "duration": duration,
+            "generator": "tests.warp_models:arm",
+            "runtime": f"tests.warp_user_models:{runtime}",
+            "backend": backend,
+            "parameters": {"k": {"dist": "constant", "value": k}, "mass": {"dist": "constant", "value": 1.0}},
+            **changes,
+        }
+    )
+    return run_batch(study, 0, n_trial - 1, threads=2).rows
+
+
 def test_a_runtime_that_catches_unstable_still_ends_unstable_as_on_the_cpu(tmp_path: Path):
     """docs/warp.md: a world that diverges gets ``Unstable`` from ``step``, "as on the CPU". On
     the CPU a runtime that catches it and returns metrics anyway is still recorded ``unstable``
     (MuJoCo's warning counters stay in ``data``); on the device the diverged world left no trace
     in ``data``, and the trial was recorded ``success`` with the fallback metrics."""
-    statuses = {}
-    for backend in ("cpu", "warp"):
-        study = load_study(
-            {
-                "study": f"catch_{backend}",
-                "results_dir": str(tmp_path),
-                "seed": 1,
-                "n_trial": 2,
-                "duration": 0.1,
-                "generator": "tests.warp_models:arm",
-                "runtime": "tests.warp_user_models:catches_unstable",
-                "backend": backend,
-                "parameters": {
-                    "k": {"dist": "constant", "value": 1.0e12},
-                    "mass": {"dist": "constant", "value": 1.0},
-                },
-                "overrides": {},
-            }
-        )
-        statuses[backend] = [r.status for r in run_batch(study, 0, 1, threads=2).rows]
+    statuses = {
+        backend: [r.status for r in arm_rows(tmp_path, backend, "catches_unstable", 2, 0.1, 1.0e12, seed=1)]
+        for backend in ("cpu", "warp")
+    }
     assert statuses["cpu"] == ["unstable", "unstable"]
     assert statuses["warp"] == statuses["cpu"]
 
@@ -115,24 +117,7 @@ def test_a_runtime_that_catches_unstable_still_ends_unstable_as_on_the_cpu(tmp_p
 def test_a_runtime_asking_for_a_float_number_of_steps_fails_its_trial_alone(tmp_path: Path):
     """On the CPU backend ``step(model, data, np.round(n))`` is a TypeError of that trial; on the
     device it stopped the warp process, with no trial recorded, and every rerun stopped again."""
-    rows = {}
-    for backend in ("cpu", "warp"):
-        study = load_study(
-            {
-                "study": f"float_{backend}",
-                "results_dir": str(tmp_path),
-                "n_trial": 4,
-                "duration": 0.02,
-                "generator": "tests.warp_models:arm",
-                "runtime": "tests.warp_user_models:float_steps",
-                "backend": backend,
-                "parameters": {
-                    "k": {"dist": "constant", "value": 1.0},
-                    "mass": {"dist": "uniform", "low": 0.5, "high": 2},
-                },
-            }
-        )
-        rows[backend] = run_batch(study, 0, 3, threads=2).rows
+    rows = {backend: arm_rows(tmp_path, backend, "float_steps", 4, 0.02, 1.0) for backend in ("cpu", "warp")}
     assert [r.status for r in rows["cpu"]] == ["success", "error", "success", "error"]
     assert [r.status for r in rows["warp"]] == [r.status for r in rows["cpu"]]
     assert all("TypeError" in r.reason for r in rows["warp"] if r.status == "error")
@@ -142,21 +127,6 @@ def test_a_mujoco_callback_is_refused_by_the_device_not_silently_left_out(tmp_pa
     """``mujoco.set_mjcb_control`` in a runtime of one's own acts on every CPU step; the device
     never calls it, so the trials were recorded without the push. (Set by a generator or its
     module, it would fail every compile: MjSpec.compile calls it, and MuJoCo refuses.)"""
-    study = load_study(
-        {
-            "study": "callback",
-            "results_dir": str(tmp_path),
-            "n_trial": 2,
-            "duration": 0.02,
-            "generator": "tests.warp_models:arm",
-            "runtime": "tests.warp_user_models:pushed_by_a_callback",
-            "backend": "warp",
-            "parameters": {
-                "k": {"dist": "constant", "value": 1.0},
-                "mass": {"dist": "constant", "value": 1.0},
-            },
-        }
-    )
-    rows = run_batch(study, 0, 1, threads=2).rows
+    rows = arm_rows(tmp_path, "warp", "pushed_by_a_callback", 2, 0.02, 1.0)
     assert [r.status for r in rows] == ["error", "error"]
     assert all("mjcb_control" in r.reason and "backend: cpu" in r.reason for r in rows), rows[0].reason
