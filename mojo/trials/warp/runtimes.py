@@ -96,12 +96,6 @@ def _take_steps(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int) -> boo
     if world is None or data is not world.data:
         return False
     n_steps = operator.index(n_steps)  # a whole number, as mj_step takes: else this trial's TypeError
-    callbacks = runtime.callbacks_set()
-    if callbacks:  # the device would step without them: results the CPU would not give
-        names = ", ".join(f"mjcb_{name}" for name in callbacks)
-        raise simulate.DeviceError(
-            f"MuJoCo Warp cannot call MuJoCo's Python callbacks ({names} is set): use backend: cpu"
-        )
     if n_steps > 0:
         world.take_steps(n_steps)
     return True
@@ -134,6 +128,14 @@ def run_worlds(
 
 def _round(batch: list[_World], worlds: simulate.Worlds) -> None:
     """Step every world the fewest steps asked less one; resume those whose steps are done."""
+    callbacks = runtime.callbacks_set()  # global: once a round, not once a call of step
+    if callbacks:  # the device would step without them: results the CPU would not give
+        names = ", ".join(f"mjcb_{name}" for name in callbacks)
+        refusal = f"MuJoCo Warp cannot call MuJoCo's Python callbacks ({names} is set): use backend: cpu"
+        for world in (w for w in batch if w.asked):
+            world.asked, world.problem = 0, simulate.DeviceError(refusal)
+            world.resume()
+        return
     n = min(w.asked for w in batch if w.asked) - 1
     loaded = {name: np.stack([getattr(w.data, name) for w in batch]) for name in simulate.INPUT_FIELDS}
     loaded_time = np.array([w.data.time for w in batch])
