@@ -34,6 +34,7 @@ import numpy as np
 
 from mojo.config import codepath
 from mojo.config.pictures import PicturesConfig
+from mojo.results.provenance import Environment
 from mojo.trials.files import (
     CONFIG_JSON,
     NAMED_VALUES_JSON,
@@ -137,10 +138,10 @@ def study_folder_of(trial_folder: Path) -> Path | None:
     optimisation's evaluation's its grandparent."""
     for study in Path(trial_folder).resolve().parents[:2]:
         try:
-            recorded = json.loads((study / ENVIRONMENT["json"]).read_text())["study_folder"]["path"]
-        except (OSError, ValueError, KeyError, TypeError):
+            recorded = read_model(study / ENVIRONMENT["json"], Environment).study_folder.get("path")
+        except (OSError, ValueError):  # none here, or unreadable (pydantic's errors are ValueErrors)
             continue
-        return Path(recorded) if recorded and Path(recorded).is_dir() else None
+        return Path(recorded) if isinstance(recorded, str) and Path(recorded).is_dir() else None
     return None
 
 
