@@ -320,7 +320,7 @@ def test_missing_signals_files_are_remade_once_their_batch_recorded_them(tmp_pat
             (trial_dir(study, n) / name).write_text("x")
         recorded[n] = trial_stamps(trial_dir(study, n))
     recorded[1][SIGNALS_FILE] = (1, 1)  # trial 1's batch recorded a signals file, since deleted
-    missing = targets.missing_trial_files(study, 0, 1, {(0, 1): recorded})
+    missing = targets.damaged_batch_files(study, 0, 1, recorded)
     # Trial 0's batch ran before the study recorded signals: it records them when it runs again.
     assert missing == [str(trial_dir(study, 1) / SIGNALS_FILE)]
 

@@ -104,6 +104,21 @@ def test_deleted_trial_folder_is_remade(workflow: Workflow):
     assert reproducible_files(study) == before
 
 
+def test_a_trial_file_deleted_again_is_remade_again(workflow: Workflow):
+    # Snakemake re-runs a job whose output exists only when its set of inputs *changed*: listing
+    # the deleted file as the batch's input found the first deletion, not the same one again.
+    workflow.write_config(ball_config())
+    workflow.run()
+    study = workflow.study_dir()
+    before = reproducible_files(study)
+    for _ in range(2):
+        (study / "trial_0007" / "result.json").unlink()
+        (study / "trial_0003" / "model.xml").unlink()
+        workflow.run()
+        assert reproducible_files(study) == before
+    assert NOTHING_TO_DO in workflow.run("-n").stdout
+
+
 def test_one_trial_can_be_asked_for_by_its_file(workflow: Workflow):
     workflow.write_config(ball_config())
     workflow.run("results/balls/trial_0003/model.xml")

@@ -17,15 +17,14 @@ from mojo.trials.files import RESULT_JSON
 # local runs and in cluster jobs.
 mojo_slurm_guard.guard_slurm_run(workflow)
 
-# The finished batches' manifests, read before the DAG exists (see mojo/trials/integrity.py): one that
-# cannot be read is removed, so its batch runs again; the others say which trial files changed
-# since they were written. Cluster jobs run the job they are given: they need neither.
-FINISHED_BATCHES = mojo_targets.finished_batches(STUDY) if workflow.is_main_process else {}
+# The finished batches' manifests, read before the DAG exists (see mojo/trials/targets.py): one
+# that cannot be read, or whose trials' files were deleted or damaged since, is removed, so its
+# batch runs again. Cluster jobs run the job they are given: they need neither.
+if workflow.is_main_process:
+    mojo_targets.check_finished_batches(STUDY)
 
 
 rule trial_batch:
-    input:
-        lambda wc: mojo_targets.missing_trial_files(STUDY, int(wc.first), int(wc.last), FINISHED_BATCHES),
     output:
         manifest=layout.manifest_pattern(STUDY),
     log:
