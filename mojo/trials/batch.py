@@ -582,7 +582,8 @@ def run_batch(
     plans = plan_batch(study, range(first, last + 1))
     rows, todo = split_finished(plans)
     with job_log(log) if log else contextlib.nullcontext() as stream:
-        progress = BatchProgress(f"trials {first}-{last}", len(todo), len(rows), stream)
+        label = f"trials {first}-{last}"
+        progress = BatchProgress(label, len(todo), len(rows), stream, steady=study.backend != "warp")
         code = UserCode.load(study)
         if study.backend == "warp":
             from mojo.trials import warp

@@ -5,7 +5,9 @@ A batch job reports through :class:`BatchProgress` (the progress callback of
 done (at most one every :data:`MIN_INTERVAL` seconds) and at least every :data:`MAX_INTERVAL`
 seconds, plus a last line when the job ends. Successful trials never get a line of their own; the
 first :data:`DETAILED_PROBLEMS` trials that do not succeed do (status and reason), later ones are
-only counted (``mojo status`` lists them).
+only counted (``mojo status`` lists them). The ETA assumes trials finish at a steady rate; where they
+finish in bursts (the warp backend finishes a batch's worlds together, after compiling and stepping
+them all) the lines give none: that backend says what it is doing at each stage instead.
 
 :func:`format_duration` is here, at the bottom of the layers, so that ``mojo status`` writes
 durations as the batch logs do without the trials layer importing the command.
@@ -49,8 +51,11 @@ class BatchProgress:
         skipped: int = 0,
         stream: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
+        steady: bool = True,
     ):
+        """``steady``: whether trials finish at a steady rate, so that the rate so far gives an ETA."""
         self.label = label
+        self.steady = steady
         self.stream = stream
         self.clock = clock
         self.total = to_run + skipped
@@ -94,9 +99,9 @@ class BatchProgress:
             f"{self.done}/{self.todo} trials done ({100 * self.done / max(self.todo, 1):.0f}%), "
             f"{self.problems} not successful, {left} left, {rate:.3g} trials/s"
         )
-        if left:
+        if left and self.steady:
             text += f", ETA {format_duration(left / rate)}" if rate > 0 else ", ETA unknown"
-        else:
+        elif not left:
             text += f", took {format_duration(elapsed)}"
         if self.skipped:
             text += f" ({self.skipped} already done)"

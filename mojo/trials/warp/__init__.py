@@ -34,6 +34,7 @@ import numpy as np
 from mojo.config.study import DEFAULT_RUNTIME
 from mojo.trials.batch import describe_exit
 from mojo.trials.files import TrialRow
+from mojo.trials.progress import MIN_INTERVAL, STEP, format_duration
 from mojo.trials.trial import TrialPlan, UserCode
 from mojo.trials.warp import groups, models, runtimes, simulate, stages
 from mojo.trials.warp.pool import Pool
@@ -106,10 +107,7 @@ def _child(todo: list[TrialPlan], code: UserCode, threads: int, pipe: int, log_f
 
 
 def _run(todo: list[TrialPlan], pool: Pool, pipe: int, scratch: Path) -> None:
-    started = time.perf_counter()
-    indices = list(range(len(todo)))
-    compiled = list(pool.map(stages.compile_trial, indices, stages.compile_crashed, COMPILE_CHUNK))
-    _say(f"compiled {len(todo)} models in {time.perf_counter() - started:.3g} s on {pool.workers} cores")
+    compiled = _compile(len(todo), pool)
     for c in compiled:
         if not c.key:  # its generator failed: recorded
             _send(pipe, c.index, stages.recorded_row(c.index))
@@ -120,6 +118,27 @@ def _run(todo: list[TrialPlan], pool: Pool, pipe: int, scratch: Path) -> None:
         reference = scratch / f"reference_{number}.pkl"
         reference.write_bytes(pickle.dumps(group.reference))
         _run_group(group, reference, pool, pipe)
+
+
+def _compile(n_trials: int, pool: Pool) -> list[models.Compiled]:
+    """Every trial's model, compiled by the pool, with a line in the log each time another tenth
+    is done (at most one every :data:`~mojo.trials.progress.MIN_INTERVAL` seconds): for 100,000 trials on a
+    few cores the stage takes minutes, before any trial is finished."""
+    started = last_line = time.perf_counter()
+    next_share = STEP
+    compiled = []
+    for c in pool.map(stages.compile_trial, range(n_trials), stages.compile_crashed, COMPILE_CHUNK):
+        compiled.append(c)
+        now, share = time.perf_counter(), len(compiled) / n_trials
+        if share >= next_share and share < 1 and now - last_line >= MIN_INTERVAL:
+            took = now - started
+            left = format_duration(took * (1 - share) / share)
+            _say(f"compiled {len(compiled)}/{n_trials} models ({share:.0%}) in {took:.3g} s, {left} to go")
+            last_line = now
+            while next_share <= share:
+                next_share += STEP
+    _say(f"compiled {n_trials} models in {time.perf_counter() - started:.3g} s on {pool.workers} cores")
+    return compiled
 
 
 def _say(line: str) -> None:
