@@ -18,6 +18,11 @@ if there is one, else Warp's CPU device, where a step of all worlds takes millis
 
     python benchmarks/bench_warp.py                          # N = 1000 10000 100000, 5000 steps
     python benchmarks/bench_warp.py --n 128 --steps 500      # Warp's CPU device: a few minutes
+
+Everything but the device's stepping, at a GPU's scale, on Warp's CPU device (one batch of all
+the worlds, as a GPU with room for them runs it; three steps, so the stepping takes seconds):
+
+    python benchmarks/bench_warp.py --n 100000 --steps 3 --worlds-per-batch 100000
 """
 
 from __future__ import annotations
@@ -65,8 +70,10 @@ def timed(command: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def study(run_dir: Path, n_trial: int, steps: int, backend: str, cores: int) -> Path:
-    """The study's config file in ``run_dir``."""
+def study(
+    run_dir: Path, n_trial: int, steps: int, backend: str, cores: int, worlds: int | None = None
+) -> Path:
+    """The study's config file in ``run_dir`` (``worlds``: the warp backend's ``worlds_per_batch``)."""
     config = {
         "study": "chain",
         "seed": 1,
@@ -76,16 +83,20 @@ def study(run_dir: Path, n_trial: int, steps: int, backend: str, cores: int) -> 
         "backend": backend,
         **CHAIN,
     }
+    if backend == "warp" and worlds:
+        config["worlds_per_batch"] = worlds
     path = run_dir / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
-def workflow(n_trial: int, steps: int, backend: str, cores: int, workdir: Path) -> tuple[float, list[str]]:
+def workflow(
+    n_trial: int, steps: int, backend: str, cores: int, workdir: Path, worlds: int | None = None
+) -> tuple[float, list[str]]:
     """Wall seconds of ``snakemake --cores cores tables`` on a new study, and what the warp
     backend said of its stages in the job's log (compile, groups, steps)."""
     run_dir = Path(tempfile.mkdtemp(prefix=f"{backend}-{n_trial}-", dir=workdir))
-    config = study(run_dir, n_trial, steps, backend, cores)
+    config = study(run_dir, n_trial, steps, backend, cores, worlds)
     snakemake = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(run_dir)]
     seconds = timed(
         [*snakemake, "--configfile", str(config), "--cores", str(cores), "--quiet", "all", "--", "tables"],
@@ -116,6 +127,9 @@ def main() -> None:
         "--cores", type=int, default=os.cpu_count(), help="cores for every run (default: all)"
     )
     parser.add_argument(
+        "--worlds-per-batch", type=int, help="the warp backend's worlds_per_batch (default: its own)"
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=REPO / "benchmarks" / ".runs", help="where the study folders are made"
     )
     args = parser.parse_args()
@@ -130,7 +144,7 @@ def main() -> None:
     )
     try:
         for n in args.n:
-            warp, stages = workflow(n, args.steps, "warp", args.cores, workdir)
+            warp, stages = workflow(n, args.steps, "warp", args.cores, workdir, args.worlds_per_batch)
             cpu, _ = workflow(n, args.steps, "cpu", args.cores, workdir)
             loop = bare(n, args.steps, args.cores, workdir)
             print(
