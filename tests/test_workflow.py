@@ -119,6 +119,20 @@ def test_a_trial_file_deleted_again_is_remade_again(workflow: Workflow):
     assert NOTHING_TO_DO in workflow.run("-n").stdout
 
 
+def test_a_deleted_batch_manifest_is_made_again_and_its_trials_checked(workflow: Workflow):
+    workflow.write_config(ball_config(trials_per_job=4))
+    workflow.run()
+    study = workflow.study_dir()
+    before = reproducible_files(study)
+    manifests = sorted((study / ".mojo" / "batches").iterdir())
+    manifests[0].unlink()
+    (study / "trial_0001" / "result.json").unlink()
+    workflow.run()
+    assert reproducible_files(study) == before
+    assert sorted((study / ".mojo" / "batches").iterdir()) == manifests
+    assert NOTHING_TO_DO in workflow.run("-n").stdout
+
+
 def test_one_trial_can_be_asked_for_by_its_file(workflow: Workflow):
     workflow.write_config(ball_config())
     workflow.run("results/balls/trial_0003/model.xml")
