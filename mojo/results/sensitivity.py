@@ -356,17 +356,41 @@ def _failure_rows(drawn: pd.DataFrame, parameters: Parameters, level: float) -> 
 def quantile_bins(x: np.ndarray) -> np.ndarray:
     """Each value's bin, as the text ``[low, high)`` (the last bin ``[low, high]``): quantile
     bins of about :data:`TRIALS_PER_BIN` trials, 2 to :data:`MAX_BINS` of them, fewer where
-    values repeat."""
+    values repeat; a parameter of no more values than that (an ``integer`` of a few) gets one
+    bin ``[v, v]`` per value, since the last quantile bin, closed, would hold its two largest
+    values together (a failure at 1 of 0, 1, 2 read as a rate of 0.5 over ``[1, 2]``)."""
     count = int(np.clip(len(x) // TRIALS_PER_BIN, 2, MAX_BINS))
+    levels = np.unique(x)
+    if len(levels) <= count:
+        labels = [f"[{v}, {v}]" for v in map(_exact_text, levels)]
+        return np.array(labels, dtype=object)[np.searchsorted(levels, x)]
     edges = np.unique(np.quantile(x, np.linspace(0, 1, count + 1)))
     if len(edges) < 2:
         edges = np.array([edges[0], edges[0]])
     index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+    shown = _edge_texts(edges)
     labels = [
-        f"[{low:.4g}, {high:.4g}{']' if i == len(edges) - 2 else ')'}"
-        for i, (low, high) in enumerate(zip(edges[:-1], edges[1:]))
+        f"[{low}, {high}{']' if i == len(edges) - 2 else ')'}"
+        for i, (low, high) in enumerate(zip(shown[:-1], shown[1:]))
     ]
     return np.array(labels, dtype=object)[index]
+
+
+def _edge_texts(edges: np.ndarray) -> list[str]:
+    """The edges to 4 significant digits, or as many more as keep them apart: a tolerance study
+    (1 +- 0.0001) would otherwise give every bin the label ``[1, 1)``, and its rows, which the
+    label keys, would merge into one."""
+    for digits in range(4, 18):
+        texts = [f"{edge:.{digits}g}" for edge in edges]
+        if len(set(texts)) == len(texts):
+            return texts
+    return [repr(float(edge)) for edge in edges]
+
+
+def _exact_text(value: float) -> str:
+    """A value as the shortest text that reads back as it (``12345``, ``0.1``)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def bin_edges(label: str) -> tuple[float, float] | None:

@@ -163,6 +163,7 @@ def failure_drivers(result: pd.DataFrame, units: Mapping[str, str | None], path:
         fig.suptitle("What drives failures")
         return save(fig, path)
     _separation(axes[0], shown)
+    choices = set(shown.loc[shown["method"] == "cramers_v", "parameter"])
     for ax, name in zip(axes[1:], top):
         _failure_rate(
             ax,
@@ -172,6 +173,7 @@ def failure_drivers(result: pd.DataFrame, units: Mapping[str, str | None], path:
                 & (result["method"] == "failure_rate")
             ],
             axis_label(name, units.get(name)),
+            choice=name in choices,
         )
     fig.suptitle(f"What drives failures ({int(shown['n'].max())} trials; failure = any status but success)")
     return save(fig, path)
@@ -208,8 +210,10 @@ def _separation(ax: plt.Axes, shown: pd.DataFrame) -> None:
     ax.set_title("Failure drivers")
 
 
-def _failure_rate(ax: plt.Axes, rates: pd.DataFrame, label: str) -> None:
-    edges = [bin_edges(b) for b in rates["bin"]]
+def _failure_rate(ax: plt.Axes, rates: pd.DataFrame, label: str, choice: bool = False) -> None:
+    """Per quantile bin (or value) of a ranked parameter; per level of a choice, whose level may
+    read like a bin (a choice of lists: ``[1, 2]``)."""
+    edges = [None] if choice else [bin_edges(b) for b in rates["bin"]]
     errors = [rates["estimate"] - rates["low"], rates["high"] - rates["estimate"]]
     if all(edges):
         low, high = np.array(edges).T
@@ -237,7 +241,11 @@ def _failure_rate(ax: plt.Axes, rates: pd.DataFrame, label: str) -> None:
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(label)
     ax.set_ylabel("failure rate")
-    ax.set_title(f"per quantile bin ({int(rates['n'].sum())} trials)" if all(edges) else "per choice")
+    if not all(edges):
+        ax.set_title("per choice")
+        return
+    per = "per value" if all(low == high for low, high in edges) else "per quantile bin"
+    ax.set_title(f"{per} ({int(rates['n'].sum())} trials)")
 
 
 def sobol(result: pd.DataFrame, units: Mapping[str, str | None], path: str | Path) -> Path:

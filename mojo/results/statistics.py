@@ -6,7 +6,10 @@ Three kinds of figure, each an :class:`Interval` (estimate, low, high, n) at the
 * the **mean** of a metric over the successful trials: Student's t interval,
   ``mean ± t(1 - α/2, n - 1) · s / √n``. It assumes independent draws and a sample mean that is
   close to normal (the central limit theorem): right for most metrics from a few dozen trials,
-  too narrow for heavy-tailed metrics or few trials. Fewer than 2 values give no interval.
+  too narrow for heavy-tailed metrics or few trials. Fewer than 2 values give no interval, nor do
+  values that are all equal: their t interval has zero width, a claim that the mean is known
+  exactly, which a metric that is rarely other than 0 makes after 100 zeros (and ``stop_when``
+  stopped on it).
 * a **percentile**: the distribution-free interval between two order statistics
   ``[x(l), x(u)]``, chosen from the binomial distribution of how many draws fall below the
   true percentile, so that its coverage is at least the confidence level for any continuous
@@ -91,7 +94,7 @@ def mean_interval(values: np.ndarray, confidence: float) -> Interval:
     if n == 0:
         return Interval(None, None, None, 0)
     mean = float(np.mean(values))
-    if n < 2:
+    if n < 2 or np.all(values == values[0]):  # zero width would claim the mean known exactly
         return Interval(mean, None, None, n)
     t = float(special.stdtrit(n - 1, (1 + confidence) / 2))
     half = t * float(np.std(values, ddof=1)) / math.sqrt(n)

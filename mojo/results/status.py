@@ -36,6 +36,7 @@ from mojo.config.study import StatisticsConfig
 from mojo.optimize.files import RoundFile, opt_dir, round_path
 from mojo.optimize.integrity import damaged_files
 from mojo.results.statistics import Interval, format_interval, percent, rate_interval
+from mojo.results.stopping import figure_text
 from mojo.trials.files import CONFIG_JSON, RESULT_JSON, STATUSES, TRIAL_FILES, read_model
 from mojo.trials.integrity import MISSING, ManifestStamps, damaged_trial_files, describe, unreadable
 from mojo.trials.layout import STOP_DIR, TRIAL_PREFIX, batches_dir
@@ -523,17 +524,13 @@ def _format_monte_carlo(status: StudyStatus) -> str:
 
 
 def _format_stop_when(stop: dict[str, Any]) -> str:
-    """``stop_when: after round 1 (200 trials), p95 of energy 19.9 ± 0.41 (95 % CI, n = 198);
-    target ± 0.5 met: the study stops at 200 trials``."""
+    """``stop_when: after round 1 (200 trials), mean of energy 19.9 ± 0.41 (95 % CI, n = 198);
+    target ± 0.5 met: the study stops at 200 trials`` (a percentile with its bounds:
+    :func:`mojo.results.stopping.figure_text`)."""
     wanted = f"target ± {stop['half_width_wanted']:g}"
     if stop["trials"] is None:
         return f"stop_when: no round decided yet ({wanted})"
-    figure = f"{stop['statistic']} of {stop['metric']}"
-    level = f"{100 * stop['confidence']:g} % CI, n = {stop['n']}"
-    if stop["half_width"] is None:
-        shown = f"{figure}: no interval yet ({level})"
-    else:
-        shown = f"{figure} {stop['estimate']:.4g} ± {stop['half_width']:.3g} ({level})"
+    shown = figure_text(stop)
     if stop["met"]:
         outcome = f"{wanted} met: the study stops at {stop['trials']} trials"
     elif stop["stops"]:
