@@ -11,6 +11,7 @@ files (parameters, the sampler's own records, and the scores the evaluation rows
 sampler seeded from (seed, round). A round's proposals therefore depend only on the files before
 it. The step:
 
+0. refuses a config that does not fit the study the round files made (:mod:`mojo.optimize.mismatch`);
 1. opens the storage and claims the study for this run (:mod:`mojo.optimize.owner`); if the
    storage lost trials the round files record, rebuilds them from the files;
 2. tells the storage every earlier trial still running, scored from the evaluation rows;
@@ -51,6 +52,7 @@ from mojo.optimize.files import (
     owner_lock_path,
     round_path,
 )
+from mojo.optimize.mismatch import NEW_OPTIMISATION, StudyMismatchError, check_rounds, trial_config
 from mojo.optimize.owner import claim
 from mojo.optimize.samplers import make_sampler
 from mojo.optimize.scoring import score_trial
@@ -63,6 +65,14 @@ ROUND_ATTR = "mojo_round"
 
 def read_round(study: StudyConfig, round_: int) -> RoundFile:
     return RoundFile.model_validate_json(round_path(study, round_).read_bytes())
+
+
+def existing_rounds(study: StudyConfig) -> list[RoundFile]:
+    """Every round file on disk, in order."""
+    rounds: list[RoundFile] = []
+    while round_path(study, len(rounds)).exists():
+        rounds.append(read_round(study, len(rounds)))
+    return rounds
 
 
 def round_rows(study: StudyConfig, round_file: RoundFile) -> dict[int, list[EvalRow]]:
@@ -130,9 +140,10 @@ def open_study(study: StudyConfig, log: Callable[[str], None]):
         else optuna.study.StudyDirection.MAXIMIZE
     )
     if ostudy.direction != wanted:
-        raise RuntimeError(
+        raise StudyMismatchError(
             f"the Optuna study '{ostudy.study_name}' in {url} was made with direction "
-            f"{ostudy.direction.name.lower()}, but the config says {opt.direction}: choose another study_name"
+            f"{ostudy.direction.name.lower()}, but the config says {opt.direction}: {NEW_OPTIMISATION}; "
+            "with a shared storage, another study_name too"
         )
     claim(storage, ostudy.study_name, owner_lock_path(study), log)
     return ostudy
@@ -200,9 +211,7 @@ def restore(study: StudyConfig, ostudy, log: Callable[[str], None]) -> None:
     """Rebuild the trials a storage lost (a damaged study.db set aside, see
     :mod:`mojo.optimize.integrity`) when a run starts, from the rounds whose trials a later step
     told: their states are final. A round not told yet is its next step's to rebuild (see step)."""
-    rounds = []
-    while round_path(study, len(rounds)).exists():
-        rounds.append(read_round(study, len(rounds)))
+    rounds = existing_rounds(study)
     told = rounds[:-1] if rounds and rounds[-1].trials else rounds
     while told and not all(batch_path(study, told[-1].round, job).exists() for job in range(told[-1].jobs)):
         told.pop()  # its evaluations run again in this run: the step after them rebuilds it
@@ -259,6 +268,7 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
     opt = study.optimize
     now = time.time()
     rounds = [read_round(study, k) for k in range(round_)]
+    check_rounds(study, rounds)
     prev = rounds[-1] if rounds else None
     output.parent.mkdir(parents=True, exist_ok=True)
     ostudy = open_study(study, log)
@@ -282,7 +292,7 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
         raise RuntimeError(
             f"cannot make round {round_} of the Optuna study '{ostudy.study_name}' again: its trials in the "
             "storage are not the proposals the earlier round files give (did the config change?); "
-            "choose another study_name to start again (nothing was changed)"
+            f"{NEW_OPTIMISATION} (nothing was changed)"
         )
     first_new = expected + len(extras)
     numbers = [t.number for t in extras[:kept]] + list(range(first_new, first_new + target - kept))
@@ -314,6 +324,7 @@ def step(study: StudyConfig, round_: int, output: Path, log: Callable[[str], Non
         sampler_attrs=memory_storage.get_study_system_attrs(
             memory_storage.get_study_id_from_name(memory.study_name)
         ),
+        trial_config=trial_config(study),
     )
     write_model(output, result)
     log(
@@ -353,7 +364,8 @@ def _leftovers(ostudy, trials: list, expected: int, round_: int) -> tuple[list, 
     if foreign:
         raise RuntimeError(
             f"the Optuna study '{ostudy.study_name}' already holds {len(foreign)} trials that no round "
-            "file of this study knows: choose another study_name (or storage)"
+            "file of this study knows: choose another storage (before the first round: or another "
+            "study_name)"
         )
     return extras, later
 

@@ -2,7 +2,8 @@
 
 Each round's step builds its sampler again, on a copy of the study replayed from the round files
 (:func:`mojo.optimize.loop.replay`). Its seed is derived from (study seed, round): every round
-draws fresh random numbers, and a rerun of a round draws the same ones. Samplers that keep state
+draws fresh random numbers, and a rerun of a round draws the same ones (a ``seed`` in
+``sampler_kwargs`` replaces the study's seed here). Samplers that keep state
 between trials (CMA-ES, NSGA-II, QMC) keep it in the trials' and the study's system attributes,
 which the round files record and the replay restores. QMC keeps the study's own seed (its
 scrambling must stay the same for the whole sequence).
@@ -29,5 +30,9 @@ def round_seed(seed: int, round_: int) -> int:
 def make_sampler(name: str, seed: int, round_: int, kwargs: dict[str, Any] | None = None):
     if name not in SAMPLERS:
         raise ValueError(f"unknown sampler {name!r}")
+    kwargs = dict(kwargs or {})
+    # A seed in sampler_kwargs replaces the study's, still derived afresh for each round: passed
+    # as it is, every round's sampler would be the same, and propose the same points again.
+    seed = kwargs.pop("seed", seed)
     # QMC keeps the study's seed: its scrambling must stay the same for the whole sequence.
-    return build_sampler(name, seed if name == "qmc" else round_seed(seed, round_), kwargs or {})
+    return build_sampler(name, seed if name == "qmc" else round_seed(seed, round_), kwargs)

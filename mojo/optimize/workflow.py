@@ -23,7 +23,9 @@ def round_outputs(study, round_: int, data: dict) -> list[str]:
 def goes_on(study, data: dict) -> bool:
     """Whether another round follows this one, from its round file read as JSON (the input
     functions run after every checkpoint: no pydantic); see :func:`round_goes_on`."""
-    return _goes_on(study, bool(data["trials"]), data["n_trial"], data["timeout"], data["n_counted"])
+    return _goes_on(
+        study, data["round"], bool(data["trials"]), data["n_trial"], data["timeout"], data["n_counted"]
+    )
 
 
 def round_goes_on(study, round_file: RoundFile) -> bool:
@@ -31,19 +33,26 @@ def round_goes_on(study, round_file: RoundFile) -> bool:
 
     A round with trials is always followed by a step (which tells them and decides). A stop round
     (no trials) ends the loop, unless the config now allows more trials than were asked and its
-    ``n_trial`` or ``timeout`` changed since the stop was decided (a resumed study).
+    ``n_trial`` or ``timeout`` changed since the stop was decided (a resumed study), or a later
+    run already went past it (it was resumed then): its rounds stay the study's, and the results
+    keep their trials, whatever ``n_trial`` says now.
     """
     return _goes_on(
-        study, bool(round_file.trials), round_file.n_trial, round_file.timeout, round_file.n_counted
+        study,
+        round_file.round,
+        bool(round_file.trials),
+        round_file.n_trial,
+        round_file.timeout,
+        round_file.n_counted,
     )
 
 
-def _goes_on(study, asked: bool, n_trial: int, timeout: float | None, n_counted: int) -> bool:
+def _goes_on(study, round_: int, asked: bool, n_trial: int, timeout: float | None, n_counted: int) -> bool:
     if asked:
         return True
     opt = study.optimize
     changed = (opt.n_trial, opt.timeout) != (n_trial, timeout)
-    return changed and n_counted < opt.n_trial
+    return (changed and n_counted < opt.n_trial) or round_path(study, round_ + 1).exists()
 
 
 def step_inputs(checkpoints, study, round_: int) -> list[str]:
@@ -74,16 +83,20 @@ def optimization_started(study) -> bool:
 
 def busy_refusal(study, log: Callable[[str], None]) -> str | None:
     """Why this run must not start: another run owns the optimisation (see
-    :mod:`mojo.optimize.owner`); ``None`` to go on, owning it for the rest of the run.
+    :mod:`mojo.optimize.owner`), or the config's direction or search space does not fit the study
+    its rounds made (:mod:`mojo.optimize.mismatch`); ``None`` to go on, owning
+    it for the rest of the run.
 
     Called when a run starts, before any job: a second run must not even evaluate. Opens the
     storage, as the run's first step would (once per run), and gives it back the trials it lost."""
-    from mojo.optimize.loop import open_study, restore
+    from mojo.optimize.loop import existing_rounds, open_study, restore
+    from mojo.optimize.mismatch import StudyMismatchError, check_rounds
     from mojo.optimize.owner import StudyBusyError
 
     try:
+        check_rounds(study, existing_rounds(study))
         ostudy = open_study(study, log)
-    except StudyBusyError as error:
+    except (StudyBusyError, StudyMismatchError) as error:
         return f"mojo: {error}"
     restore(study, ostudy, log)
     return None

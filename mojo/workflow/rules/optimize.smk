@@ -100,6 +100,7 @@ else:
     # The loop's budget as a file: raising n_trial or timeout re-makes it (params trigger), which
     # makes optimize_finish re-walk the rounds past the stop round. (A job whose input comes from a
     # checkpoint has its own params/mtime checks skipped by Snakemake, so finish cannot carry them.)
+    # A changed direction re-makes it too: the run starts, and onstart refuses it (busy_refusal).
     rule optimize_budget:
         output:
             BUDGET,
@@ -108,6 +109,7 @@ else:
         params:
             n_trial=STUDY.optimize.n_trial,
             timeout=STUDY.optimize.timeout,
+            direction=STUDY.optimize.direction,
         run:  # no shell: results_dir may hold any character a path allows
             mojo_jobs.optimize_budget(params.n_trial, params.timeout, output[0], log[0])
 
