@@ -48,11 +48,20 @@ def plain(model, data, trial) -> dict:
     return {"z": float(data.qpos[2]), "number": trial.number}
 
 
-ODD_OBJECTIVES = [lambda: float("nan"), lambda: "good", lambda: None, lambda: [1.0], lambda: float("inf")]
+ODD_OBJECTIVES = [
+    lambda: float("nan"),
+    lambda: "good",
+    lambda: None,
+    lambda: [1.0],
+    lambda: float("inf"),
+    lambda: "0.25",
+    lambda: True,
+]
 
 
 def odd_objective(metrics: dict):
-    """Trial ``n``'s objective is ``ODD_OBJECTIVES[n]()``: NaN, text, None, a list, infinity."""
+    """Trial ``n``'s objective is ``ODD_OBJECTIVES[n]()``: NaN, text, None, a list, infinity,
+    text that reads as a number, a bool."""
     return ODD_OBJECTIVES[int(metrics["number"])]()
 
 

@@ -710,7 +710,9 @@ def test_odd_metric_runs_to_consistent_tables(site: Site, odd_runs: dict, kind: 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("number", range(len(ODD_OBJECTIVES)), ids=["nan", "text", "none", "list", "inf"])
+@pytest.mark.parametrize(
+    "number", range(len(ODD_OBJECTIVES)), ids=["nan", "text", "none", "list", "inf", "numeric_text", "bool"]
+)
 def test_odd_objective_runs_to_consistent_tables(site: Site, odd_runs: dict, number: int):
     rows = assert_ran_to_consistent_tables(site, odd_runs["odd_objectives"], ODD_OBJECTIVES_STUDY)
     assert rows[number]["status"] != "success" and rows[number]["reason"], rows[number]

@@ -180,6 +180,12 @@ REFUSED = [
         ("optimize", "sampler_kwargs = {'nosuch': 1}", "'tpe'", "nosuch"),
     ),
     (
+        # Optuna finds a choice by ==: it recorded 1 as True
+        "choices_true_and_1",
+        searched(type="categorical", choices=[True, 1, None, "a", 0.5]),
+        ("choices", "True and 1 are one choice to Optuna"),
+    ),
+    (
         "qmc_seed_beyond_32_bits",
         optimized(sampler="qmc") | {"seed": 2**32},
         ("optimize", "qmc", "seed = 4294967296", "below 2**32"),
@@ -203,7 +209,7 @@ ACCEPTED = [
         base(generator=f"{MODELS}:keyword_generator", gen_kwargs={"scale": 2, "colour": "red"}),
     ),
     ("decorated_unchecked", base(metrics=f"{MODELS}:decorated_metrics")),
-    ("choices_true_and_1", searched(type="categorical", choices=[True, 1, None, "a", 0.5])),
+    ("choices_true_and_text", searched(type="categorical", choices=[True, "1", None, "a", 0.5])),
     ("float_step_on_grid", searched(type="float", low=0.5, high=1.5, step=0.1)),
     ("int_step_on_grid", searched(type="int", low=0, high=9, step=3)),
     ("normal_wide_but_finite", with_x(dist="normal", mean=-1e300, std=1e290)),

@@ -103,10 +103,17 @@ class CategoricalParam(Frozen):
                 )
         if first_non_finite(choices) is not None:
             raise ValueError(f"{first_non_finite(choices)} is not a finite number")
-        keys = [(isinstance(c, bool), c) for c in choices]  # 1 and 1.0 alike; True and 1 not
-        for i, key in enumerate(keys):
-            if key in keys[:i]:
-                raise ValueError(f"{key[1]!r} appears more than once; choices must be distinct")
+        for i, choice in enumerate(choices):
+            equal = [c for c in choices[:i] if c == choice]  # as Optuna finds a choice: by ==
+            if not equal:
+                continue
+            earlier = equal[0]
+            if isinstance(earlier, bool) != isinstance(choice, bool):
+                raise ValueError(
+                    f"{earlier!r} and {choice!r} are one choice to Optuna (it finds a choice by ==, "
+                    "and would record one as the other): keep one, or give text such as 'true'"
+                )
+            raise ValueError(f"{choice!r} appears more than once; choices must be distinct")
         return choices
 
 

@@ -284,6 +284,18 @@ def _as_metrics(raw: Any, parameters: Iterable[str]) -> dict[str, float]:
     return metrics
 
 
+def _as_objective(value: Any) -> float:
+    """The objective function's value as a float: one real number, not text that reads as one
+    (``"0.25"``), nor a bool (a comparison returned by mistake), nor a sequence (mojo optimises
+    a single objective)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"the objective returned {value!r}, a {type(value).__name__}: it must return one real "
+            "number (mojo optimises a single objective)"
+        )
+    return float(value)
+
+
 def _check_finite(named: dict[str, float]) -> None:
     """A NaN or infinite metric or objective fails the trial (status ``failure``), naming each."""
     from mojo.runtime import TrialFailed
@@ -482,7 +494,7 @@ def record_outcome(
             fields["metrics"] = {n: v if math.isfinite(v) else None for n, v in metrics.items()}
             _check_finite({f"metric {n}": v for n, v in metrics.items()})
             if code.objective is not None:
-                objective = float(code.objective(metrics))
+                objective = _as_objective(code.objective(metrics))
                 _check_finite({"objective": objective})
                 fields["objective"] = objective
     except Unstable as exc:
