@@ -190,6 +190,8 @@ def test_small_worlds_per_batch_splits_groups_into_batches_with_the_same_results
     run(example_config("pendulum", tmp_path, "warp", worlds_per_batch=2), log=log)
     batches = stepped_batches(log)
     assert max(batches) == 2 and len(batches) > 2
+    said = log.read_text()  # the first full batch stepped while the pool compiled the rest
+    assert said.index("] warp: stepped 2 worlds") < said.index("] warp: compiled 8 models")
     single = examples / "warp" / "pendulum"
     assert [outcome(r) for r in results(tmp_path / "pendulum")] == [outcome(r) for r in results(single)]
     for name in ("model.xml", "named_values.json", "config.json"):

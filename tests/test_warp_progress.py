@@ -30,7 +30,7 @@ class _Pool:
 def test_the_compile_stage_says_how_far_it_is_and_how_long_is_left(monkeypatch, capsys):
     clock = [0.0]
     monkeypatch.setattr(warp_backend, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
-    compiled = warp_backend._compile(100, _Pool(clock))
+    compiled = list(warp_backend._compiled(100, _Pool(clock)))
     assert [c.index for c in compiled] == list(range(100))
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "[mojo] warp: compiled 10/100 models (10%) in 10 s, 1 min 30 s to go"

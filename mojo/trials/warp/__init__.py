@@ -8,9 +8,12 @@ Snakemake's own process never touches the GPU). There, in three stages:
    builds each trial's model from its own spec and writes its ``config.json``,
    ``named_values.json`` and ``model.xml``, exactly as the CPU backend does
    (:mod:`mojo.trials.warp.stages`, :mod:`mojo.trials.warp.models`);
-2. *step*: the trials are grouped by structure (:mod:`mojo.trials.warp.groups`), and each group
-   steps as batches of worlds on the device (:mod:`mojo.trials.warp.simulate`), or, with a
-   runtime of the study's own, in rounds (:mod:`mojo.trials.warp.runtimes`);
+2. *step*: the trials are grouped by structure as their compiles arrive
+   (:mod:`mojo.trials.warp.groups`), and each group steps as batches of worlds on the device
+   (:mod:`mojo.trials.warp.simulate`), or, with a runtime of the study's own, in rounds
+   (:mod:`mojo.trials.warp.runtimes`). A batch steps as soon as it is full, while the pool
+   compiles the next trials: on a GPU the compile of 100,000 models (the largest stage) then
+   overlaps the stepping instead of preceding it;
 3. *finish*: the pool takes each trial's last step on the CPU and its metrics, objective and
    ``result.json``, through the CPU backend's own recording.
 
@@ -22,12 +25,11 @@ through a pipe, as the trials finish.
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Iterator, TextIO
 
 import numpy as np
 
@@ -107,38 +109,41 @@ def _child(todo: list[TrialPlan], code: UserCode, threads: int, pipe: int, log_f
 
 
 def _run(todo: list[TrialPlan], pool: Pool, pipe: int, scratch: Path) -> None:
-    compiled = _compile(len(todo), pool)
-    for c in compiled:
+    """Compile, step and finish ``todo``. A group's batch steps as soon as it is full, while the
+    pool compiles the next trials (its finish waits behind them: the pool runs tasks in order)."""
+    grouping = groups.Grouping(scratch, _batch_size)
+    for c in _compiled(len(todo), pool):
         if not c.key:  # its generator failed: recorded
             _send(pipe, c.index, stages.recorded_row(c.index))
-    by_structure = groups.by_structure([c for c in compiled if c.key])
-    sizes = ", ".join(str(len(g.trials)) for g in by_structure)
-    _say(f"{len(by_structure)} structure group(s) of {sizes} trials")
-    for number, group in enumerate(by_structure):
-        reference = scratch / f"reference_{number}.pkl"
-        reference.write_bytes(pickle.dumps(group.reference))
-        _run_group(group, reference, pool, pipe)
+            continue
+        group = grouping.add(c)
+        if len(group.pending) == group.size:
+            _run_batch(group, group.take(), pool, pipe)
+    sizes = ", ".join(str(g.trials) for g in grouping.groups.values())
+    _say(f"{len(grouping.groups)} structure group(s) of {sizes} trials")
+    for group in grouping.groups.values():
+        if group.pending:
+            _run_batch(group, group.take(), pool, pipe)
 
 
-def _compile(n_trials: int, pool: Pool) -> list[models.Compiled]:
-    """Every trial's model, compiled by the pool, with a line in the log each time another tenth
-    is done (at most one every :data:`~mojo.trials.progress.MIN_INTERVAL` seconds): for 100,000 trials on a
-    few cores the stage takes minutes, before any trial is finished."""
+def _compiled(n_trials: int, pool: Pool) -> Iterator[models.Compiled]:
+    """Every trial's model, compiled by the pool, as they come, with a line in the log each time
+    another tenth is done (at most one every :data:`~mojo.trials.progress.MIN_INTERVAL` seconds):
+    for 100,000 trials on a few cores the stage takes minutes."""
     started = last_line = time.perf_counter()
     next_share = STEP
-    compiled = []
-    for c in pool.map(stages.compile_trial, range(n_trials), stages.compile_crashed, COMPILE_CHUNK):
-        compiled.append(c)
-        now, share = time.perf_counter(), len(compiled) / n_trials
+    compiles = pool.map(stages.compile_trial, range(n_trials), stages.compile_crashed, COMPILE_CHUNK)
+    for done, c in enumerate(compiles, 1):
+        yield c
+        now, share = time.perf_counter(), done / n_trials
         if share >= next_share and share < 1 and now - last_line >= MIN_INTERVAL:
             took = now - started
             left = format_duration(took * (1 - share) / share)
-            _say(f"compiled {len(compiled)}/{n_trials} models ({share:.0%}) in {took:.3g} s, {left} to go")
+            _say(f"compiled {done}/{n_trials} models ({share:.0%}) in {took:.3g} s, {left} to go")
             last_line = now
             while next_share <= share:
                 next_share += STEP
     _say(f"compiled {n_trials} models in {time.perf_counter() - started:.3g} s on {pool.workers} cores")
-    return compiled
 
 
 def _say(line: str) -> None:
@@ -151,34 +156,38 @@ def _send(pipe: int, index: int, row: TrialRow) -> None:
         data = data[os.write(pipe, data) :]
 
 
-def _run_group(group: groups.Group, reference: Path, pool: Pool, pipe: int) -> None:
+def _batch_size(reference, n_steps: int) -> int:
+    """Worlds per batch of a group: ``worlds_per_batch`` or what the device holds, fewer when
+    the samples of its signals would not fit in memory or each world needs a thread (a runtime
+    of the study's own)."""
     study = stages.plan(0).study
-    size = simulate.worlds_per_batch(group.reference, study.worlds_per_batch)
-    own_runtime = study.runtime != DEFAULT_RUNTIME
-    sampling = stages.sampling(group.reference)
+    size = simulate.worlds_per_batch(reference, study.worlds_per_batch)
+    sampling = stages.sampling(reference)
     if sampling is not None:
-        size = min(size, sampling.worlds(group.reference, group.trials[0][0].n_steps))
-    for batch in group.batches(min(size, runtimes.MAX_THREAD_WORLDS) if own_runtime else size):
-        started = time.perf_counter()
-        fields = groups.stacked_fields(group.reference, batch)
-        start = {name: np.stack([c.state[name] for c, _ in batch]) for name in (*models.STATE_FIELDS, "time")}
-        n_steps = batch[0][0].n_steps
-        try:
-            if own_runtime:
-                _run_own_runtime(group, batch, simulate.Worlds(group.reference, fields, len(batch)), pipe)
-                continue
-            outcome = _step(group.reference, fields, start, n_steps, sampling)
-        except NotImplementedError as error:  # a feature MuJoCo Warp lacks: every trial says which
-            outcome = simulate.Outcome.refusal(start, f"MuJoCo Warp cannot simulate this model ({error})")
-        seconds = time.perf_counter() - started
-        steps = max(n_steps - 1, 0)
-        _say(f"stepped {len(batch)} worlds x {steps} steps on {simulate.device()} in {seconds:.3g} s")
-        tasks = [
-            _finish_task(c, diffs, outcome, i, reference, seconds / len(batch))
-            for i, (c, diffs) in enumerate(batch)
-        ]
-        for index, row in pool.map(stages.finish_trial, tasks, stages.finish_crashed, FINISH_CHUNK):
-            _send(pipe, index, row)
+        size = min(size, sampling.worlds(reference, n_steps))
+    return min(size, runtimes.MAX_THREAD_WORLDS) if study.runtime != DEFAULT_RUNTIME else size
+
+
+def _run_batch(group: groups.Group, batch: list[groups.Member], pool: Pool, pipe: int) -> None:
+    """Step one batch of ``group`` on the device, then finish its trials on the pool."""
+    started = time.perf_counter()
+    fields = groups.stacked_fields(group.reference, batch)
+    start = {name: np.stack([c.state[name] for c, _ in batch]) for name in (*models.STATE_FIELDS, "time")}
+    n_steps = batch[0][0].n_steps
+    try:
+        if stages.plan(0).study.runtime != DEFAULT_RUNTIME:
+            _run_own_runtime(group, batch, simulate.Worlds(group.reference, fields, len(batch)), pipe)
+            return
+        outcome = _step(group.reference, fields, start, n_steps, stages.sampling(group.reference))
+    except NotImplementedError as error:  # a feature MuJoCo Warp lacks: every trial says which
+        outcome = simulate.Outcome.refusal(start, f"MuJoCo Warp cannot simulate this model ({error})")
+    seconds = time.perf_counter() - started
+    steps = max(n_steps - 1, 0)
+    _say(f"stepped {len(batch)} worlds x {steps} steps on {simulate.device()} in {seconds:.3g} s")
+    share = seconds / len(batch)
+    tasks = [_finish_task(c, diffs, outcome, i, group.path, share) for i, (c, diffs) in enumerate(batch)]
+    for index, row in pool.map(stages.finish_trial, tasks, stages.finish_crashed, FINISH_CHUNK):
+        _send(pipe, index, row)
 
 
 def _step(

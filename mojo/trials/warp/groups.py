@@ -1,13 +1,17 @@
-"""The trials of a warp batch job by structure: one group per structure key, each trial with its
-differences from the group's reference model (:mod:`mojo.trials.warp.models`)."""
+"""The trials of a warp batch job by structure, sorted as their compiles arrive: one group per
+structure key, each trial with its differences from the group's reference model
+(:mod:`mojo.trials.warp.models`), and the group's trials not yet stepped.
+
+Compiles arrive in trial order, while the pool goes on compiling, so a group's batch can step as
+soon as it is full: on a GPU the device steps one batch while the CPU compiles the next.
+"""
 
 from __future__ import annotations
 
 import pickle
-from collections import defaultdict
-from dataclasses import dataclass
-from itertools import islice
-from typing import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
 import mujoco
 import numpy as np
@@ -22,35 +26,63 @@ Member = tuple[models.Compiled, dict[str, np.ndarray]]
 class Group:
     """The trials of one structure."""
 
+    number: int
     reference: mujoco.MjModel
-    trials: list[Member]
+    path: Path
+    """The reference, pickled, for the finish stage's workers (loaded once per worker)."""
+    size: int
+    """Worlds per batch."""
+    trials: int = 0
+    """Its trials so far."""
+    pending: list[Member] = field(default_factory=list)
+    """Its trials not yet stepped."""
 
-    def batches(self, size: int) -> Iterator[list[Member]]:
-        """The trials, ``size`` at a time."""
-        it = iter(self.trials)
-        while batch := list(islice(it, size)):
-            yield batch
+    def take(self) -> list[Member]:
+        """The trials not yet stepped, which are then the caller's."""
+        batch, self.pending = self.pending, []
+        return batch
 
 
-def by_structure(compiled: list[models.Compiled]) -> list[Group]:
-    """The compiled trials by structure, in trial order. The compile workers' references of one
-    structure may differ in their per-world fields: each trial's differences are made relative
-    to its group's reference."""
-    references = {c.reference: pickle.loads(c.reference_model) for c in compiled if c.reference_model}
-    by_key: dict[str, list[models.Compiled]] = defaultdict(list)
-    for c in sorted(compiled, key=lambda c: c.index):
-        by_key[c.key].append(c)
-    groups = []
-    for trials in by_key.values():
-        ref_id = trials[0].reference
-        ref_bytes = models.as_bytes(models.model_arrays(references[ref_id]))
-        shifts = {
-            other: models.differences(models.model_arrays(model), ref_bytes)
-            for other, model in references.items()
-            if other[1] == ref_id[1]
-        }
-        groups.append(Group(references[ref_id], [(c, shifts[c.reference] | c.diffs) for c in trials]))
-    return groups
+class Grouping:
+    """Compiled trials sorted into groups by structure, in trial order. Each compile worker's
+    first trial of a structure carries that worker's reference model; the workers' references
+    of one structure may differ in their per-world fields, so each trial's differences are made
+    relative to its group's reference (the first one seen)."""
+
+    def __init__(self, scratch: Path, batch_size: Callable[[mujoco.MjModel, int], int]):
+        """``batch_size(reference, n_steps)``: the worlds per batch of a new group."""
+        self.scratch = scratch
+        self.batch_size = batch_size
+        self.groups: dict[str, Group] = {}
+        self._references: dict[tuple[int, str], mujoco.MjModel] = {}
+        self._shifts: dict[tuple[int, str], dict[str, np.ndarray]] = {}
+        self._reference_bytes: dict[str, dict[str, bytes]] = {}
+
+    def add(self, compiled: models.Compiled) -> Group:
+        """Put ``compiled`` (a trial whose generator succeeded) in its group, which is returned."""
+        if compiled.reference_model is not None:  # a worker's first of this structure
+            self._references[compiled.reference] = pickle.loads(compiled.reference_model)
+            self._shifts.pop(compiled.reference, None)  # a new worker may reuse a dead one's pid
+        group = self.groups.get(compiled.key) or self._new(compiled)
+        shift = self._shifts.get(compiled.reference)
+        if shift is None:
+            own = models.model_arrays(self._references[compiled.reference])
+            shift = self._shifts[compiled.reference] = models.differences(
+                own, self._reference_bytes[compiled.key]
+            )
+        group.pending.append((compiled, shift | compiled.diffs))
+        group.trials += 1
+        return group
+
+    def _new(self, compiled: models.Compiled) -> Group:
+        reference = self._references[compiled.reference]
+        number = len(self.groups)
+        path = self.scratch / f"reference_{number}.pkl"
+        path.write_bytes(pickle.dumps(reference))
+        self._reference_bytes[compiled.key] = models.as_bytes(models.model_arrays(reference))
+        group = Group(number, reference, path, self.batch_size(reference, compiled.n_steps))
+        self.groups[compiled.key] = group
+        return group
 
 
 def stacked_fields(reference: mujoco.MjModel, batch: list[Member]) -> dict[str, np.ndarray]:
