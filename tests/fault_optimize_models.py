@@ -117,7 +117,17 @@ def install_kill(spec: str) -> None:
 
 
 def drive(config: dict) -> None:
-    """Every round of the optimisation, as the workflow runs them, then its results."""
+    """Every round of the optimisation, as the workflow runs them, then its results; exits with
+    the refusal of the run's start check, if it refuses."""
+    refusal = run_loop(config, lambda message: print(message, file=sys.stderr))
+    if refusal:
+        sys.exit(refusal)
+
+
+def run_loop(config: dict, log) -> str | None:
+    """Every round of the optimisation of ``config`` as the workflow runs them, then its
+    results; or the refusal of the run's start check (``busy_refusal``, the workflow's onstart),
+    with nothing run."""
     from mojo.config.study import load_study
     from mojo.optimize.evaluate import run_round_job
     from mojo.optimize.files import batch_path, opt_dir, read_json, round_path
@@ -125,15 +135,15 @@ def drive(config: dict) -> None:
     from mojo.optimize.results import write_results
     from mojo.optimize.workflow import busy_refusal, goes_on
 
-    study = load_study(config)
-    refusal = busy_refusal(study, lambda message: print(message, file=sys.stderr))  # as onstart
+    study = load_study(json.loads(json.dumps(config)))
+    refusal = busy_refusal(study, log)
     if refusal:
-        sys.exit(refusal)
+        return refusal
     round_ = 0
     while True:
         path = round_path(study, round_)
         if not path.exists():
-            step(study, round_, path, lambda message: print(message, file=sys.stderr))
+            step(study, round_, path, log)
         data = read_json(path)
         for job in range(data["jobs"]):
             manifest = batch_path(study, round_, job)
@@ -150,6 +160,7 @@ def drive(config: dict) -> None:
         trials=(out / "trials.parquet", out / "trials.csv"),
         evaluations=(out / "evaluations.parquet", out / "evaluations.csv"),
     )
+    return None
 
 
 if __name__ == "__main__":
