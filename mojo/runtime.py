@@ -76,11 +76,16 @@ def warning_counts(data: mujoco.MjData) -> dict[str, int]:
 _INSTABILITY_INDICES = tuple(int(w) for w in INSTABILITY_WARNINGS)  # plain ints index faster
 
 
-def _check_warnings(data: mujoco.MjData, counts: np.ndarray | None = None) -> None:
+def _check_warnings(
+    data: mujoco.MjData, counts: np.ndarray | None = None, since: float | None = None
+) -> None:
+    """Raise :class:`Unstable` if MuJoCo flagged divergence; ``since``: the time of the last
+    check that passed. (MuJoCo's reset puts ``time`` back to 0: the time now is not when.)"""
     counts = data.warning.number if counts is None else counts
     if any(counts[i] for i in _INSTABILITY_INDICES):
         warning = next(w for w in INSTABILITY_WARNINGS if counts[w])
-        raise Unstable(f"{warning.name} (MuJoCo reset the state) by t={data.time:.4g}s")
+        when = "" if since is None else f" after t={since:.4g}s"
+        raise Unstable(f"{warning.name} (MuJoCo reset the state){when}")
 
 
 def check_stable(data: mujoco.MjData) -> None:
@@ -182,7 +187,7 @@ def _step_sampled(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int) -> N
     if len(samplers) == 1:
         _step_one_sampler(model, data, n_steps, samplers[0], counts)
         return
-    unchecked = 0
+    unchecked, since = 0, data.time
     while n_steps > 0:
         wait = min([s.wait for s in samplers])
         if wait >= n_steps or wait > STEPS_PER_CHECK:  # no sample soon: plain steps
@@ -190,8 +195,9 @@ def _step_sampled(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int) -> N
             mujoco.mj_step(model, data, nstep=chunk)
             for sampler in samplers:
                 sampler.wait -= chunk
-            _check_warnings(data, counts)
+            _check_warnings(data, counts, since)
             n_steps -= chunk
+            unchecked, since = 0, data.time
             continue
         if wait:
             mujoco.mj_step(model, data, nstep=wait)
@@ -209,9 +215,9 @@ def _step_sampled(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int) -> N
         n_steps -= wait + 1
         unchecked += wait + 1
         if unchecked >= STEPS_PER_CHECK:
-            _check_warnings(data, counts)
-            unchecked = 0
-    _check_warnings(data, counts)
+            _check_warnings(data, counts, since)
+            unchecked, since = 0, data.time
+    _check_warnings(data, counts, since)
 
 
 def _step_one_sampler(
@@ -225,6 +231,7 @@ def _step_one_sampler(
     wait = sampler.wait
     while n_steps > 0:
         chunk = left = min(n_steps, STEPS_PER_CHECK)
+        since = data.time
         while left > wait:
             if wait:
                 mujoco.mj_step(model, data, nstep=wait)
@@ -238,7 +245,7 @@ def _step_one_sampler(
         if left:
             mujoco.mj_step(model, data, nstep=left)
             wait -= left
-        _check_warnings(data, counts)
+        _check_warnings(data, counts, since)
         n_steps -= chunk
     sampler.wait = wait
 
@@ -336,10 +343,11 @@ def _step_plain(model: mujoco.MjModel, data: mujoco.MjData, n_steps: int, counts
     counters (``data.warning.number``, a view that follows them as MuJoCo updates them)."""
     while n_steps > 0:
         chunk = min(n_steps, STEPS_PER_CHECK)
+        since = data.time
         mujoco.mj_step(model, data, nstep=chunk)
         # MuJoCo itself flags non-finite or huge qpos/qvel/qacc as these warnings; the full
         # finiteness check runs once, after the runtime returns.
-        _check_warnings(data, counts)
+        _check_warnings(data, counts, since)
         n_steps -= chunk
 
 

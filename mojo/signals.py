@@ -156,27 +156,43 @@ def components(study_dir_or_file: str | Path, signal: str) -> list[str]:
     return [_split_column(name)[1] for name in columns[signal]]
 
 
-def _read(path: Path, signal: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """``(time, values, component labels)`` of one signal in one file, reading only its columns."""
+def _read(
+    path: Path, signal: str, labels: Iterable[str] | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``(time, values, component labels)`` of one signal in one file, reading only its columns
+    (those of ``labels`` only, in that order, if given: NaN for one the file lacks)."""
     import pyarrow.parquet as pq
 
     reader = pq.ParquetFile(path)
     names = [n for n in reader.schema_arrow.names if n != TIME and _split_column(n)[0] == signal]
-    table = reader.read(columns=[TIME, *names])
+    if labels is not None:
+        has = set(names)
+        names = [column(signal, label) for label in labels]
+    table = reader.read(columns=[TIME, *(n for n in names if labels is None or n in has)])
     time = table.column(TIME).to_numpy()
-    values = np.empty((len(time), len(names)))
+    values = np.full((len(time), len(names)), np.nan)
     for index, name in enumerate(names):
-        values[:, index] = table.column(name).to_numpy()
+        if name in table.column_names:
+            values[:, index] = table.column(name).to_numpy()
     return time, values, [_split_column(n)[1] for n in names]
 
 
 def read_signal(
-    study_dir: str | Path, signal: str, trials: Iterable[int] | None = None
+    study_dir: str | Path,
+    signal: str,
+    trials: Iterable[int] | None = None,
+    labels: Iterable[str] | None = None,
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Trial number -> (time (n,), values (n, components)) of one signal, for ``trials`` (default:
     every trial with a signals file). Reads only that signal's columns. A trial whose file lacks
-    the signal (its model was never built) gives arrays of 0 rows and 0 components."""
-    return {number: _read(path, signal)[:2] for number, path in _trial_files(study_dir, trials).items()}
+    the signal (its model was never built) gives arrays of 0 rows and 0 components. With
+    ``labels``, the components are those, in that order, matched by name (trials' models may
+    differ: another number or order of actuators, a ``fn:`` signal's keys), NaN where a trial's
+    file lacks one."""
+    labels = None if labels is None else list(labels)
+    return {
+        number: _read(path, signal, labels)[:2] for number, path in _trial_files(study_dir, trials).items()
+    }
 
 
 def load(study_dir: str | Path, trials: Iterable[int] | None = None, signals: Iterable[str] | None = None):
@@ -356,6 +372,11 @@ class Recorder:
     def __call__(self, model, data, t: float) -> None:
         if data is not self._data:
             self._bind(data)
+        if any(self._warnings[w] for w in self._instability):
+            # MuJoCo flagged divergence and reset the state (time included) in a step since the
+            # last sample; mojo.runtime.step notices only at its next check. What follows, this
+            # sample's derived quantities included, is of the reset state: not the trial's.
+            return
         for append, array, index in self._after_arrays:
             append(array[index])
         for signal, function, samples in self._functions:
@@ -374,8 +395,11 @@ class Recorder:
     def _bind(self, data) -> None:
         """Look up ``data``'s arrays once: MuJoCo never moves them, and a lookup per sample
         (a new NumPy view each time) was a third of the recording's cost."""
+        from mojo.runtime import INSTABILITY_WARNINGS
+
         flat = lambda gathers: [(a, getattr(data, s).reshape(-1), i) for a, s, i in gathers]  # noqa: E731
         self._before_arrays, self._after_arrays = flat(self._before), flat(self._after)
+        self._warnings, self._instability = data.warning.number, [int(w) for w in INSTABILITY_WARNINGS]
         self._data = data
 
     def _flatten(self, signal: str, result: Any) -> np.ndarray:

@@ -120,12 +120,15 @@ def test_an_unstable_run_stops_where_it_stops_without_signals(monkeypatch):
         "diverging", 100, [3000], batched=False, monkeypatch=monkeypatch
     )
     assert plain_stop.startswith("mjWARN_BADQACC") and stop == stepwise_stop == plain_stop
+    # it diverged at step 1194 (t = 2.388 s); MuJoCo then put time back to 0
+    assert plain_stop.endswith("after t=2.2s")
     assert_same_data(data, plain)
     assert_same_data(reference, plain)
-    # the samples until the check that stopped it (at step 1200), the last rollout's step by step
+    # the samples until MuJoCo reset the state, the last rollout's step by step (the 240th, at
+    # step 1195, was of the reset state: t = 0.002 s, qpos 0)
     time, values, _ = batched.arrays()
     expected_time, expected, _ = stepwise.arrays()
-    assert len(time) == 240 and batched.calls == 40
+    assert len(time) == 239 and batched.calls == 40
     np.testing.assert_array_equal(time, expected_time)
     for signal in expected:
         np.testing.assert_array_equal(values[signal], expected[signal], err_msg=signal)

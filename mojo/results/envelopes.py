@@ -13,7 +13,9 @@ components at a time on a (trials x samples) matrix per component that holds at 
 from the signal files a chunk of trials at a time, so 100,000 trials x 1,000 samples take about
 400 MB, one component at a time, and each file is read once per group. A trial that stopped
 early contributes only where it has samples; a trial sampled at other times than the first one
-read (another time step) is interpolated onto that trial's times.
+read (another time step) is interpolated onto that trial's times. Components are matched by name,
+those of the first trial that recorded the signal: a trial whose model has other ones (another
+number of actuators, a ``fn:`` signal with other keys) counts only in those it shares.
 """
 
 from __future__ import annotations
@@ -92,9 +94,11 @@ def _on_grid(grid: np.ndarray, time: np.ndarray) -> bool:
     return n <= len(grid) and float(np.abs(time - grid[:n]).max()) <= 1e-9 * max(abs(grid[n - 1]), 1.0)
 
 
-def _chunks(study_dir: Path, signal: str, trials: Sequence[int], size: int) -> Iterator[dict]:
+def _chunks(
+    study_dir: Path, signal: str, labels: Sequence[str], trials: Sequence[int], size: int
+) -> Iterator[dict]:
     for start in range(0, len(trials), size):
-        yield read_signal(study_dir, signal, list(trials[start : start + size]))
+        yield read_signal(study_dir, signal, list(trials[start : start + size]), labels)
 
 
 def column_quantiles(matrix: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
@@ -165,7 +169,7 @@ def envelope(
     bands = []
     for start in range(0, len(labels), per_pass):
         stack = _Stack(len(trials), range(start, min(start + per_pass, len(labels))), dtype, grid)
-        for runs in _chunks(study_dir, signal, trials, chunk):
+        for runs in _chunks(study_dir, signal, labels, trials, chunk):
             for trial, (time, values) in runs.items():
                 stack.add(row[trial], np.asarray(time, dtype=np.float64), values)
         grid, present = stack.grid, stack.present
@@ -303,8 +307,8 @@ def signal_envelopes(
         note(ax, f"{signal}: no trial recorded this signal ({sum(counts.values())} trials)")
         return save_figure(fig, path)
     band = envelope(study_dir, signal, labels, by_status["success"], budget)
-    others = {s: _first_recorded(study_dir, signal, by_status[s]) for s in STATUSES if s != "success"}
-    nominal = _recorded(read_signal(study_dir, signal, [NOMINAL_TRIAL])).get(NOMINAL_TRIAL)
+    others = {s: _first_recorded(study_dir, signal, by_status[s], labels) for s in STATUSES if s != "success"}
+    nominal = _recorded(read_signal(study_dir, signal, [NOMINAL_TRIAL], labels)).get(NOMINAL_TRIAL)
     fig = envelope_figure(signal, labels, band, nominal, others, counts)
     return save_figure(fig, path)
 
@@ -313,11 +317,14 @@ def _recorded(runs: Mapping[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, tu
     return {t: (time, values) for t, (time, values) in runs.items() if len(time) and values.shape[1]}
 
 
-def _first_recorded(study_dir: Path, signal: str, trials: Sequence[int]) -> dict[int, tuple]:
-    """The first :data:`MAX_SHOWN` of ``trials`` that have samples of ``signal``."""
+def _first_recorded(
+    study_dir: Path, signal: str, trials: Sequence[int], labels: Sequence[str] | None = None
+) -> dict[int, tuple]:
+    """The first :data:`MAX_SHOWN` of ``trials`` that have samples of ``signal`` (components
+    ``labels``, by name, if given)."""
     found: dict[int, tuple] = {}
     for start in range(0, len(trials), 4 * MAX_SHOWN):
-        found.update(_recorded(read_signal(study_dir, signal, trials[start : start + 4 * MAX_SHOWN])))
+        found.update(_recorded(read_signal(study_dir, signal, trials[start : start + 4 * MAX_SHOWN], labels)))
         if len(found) >= MAX_SHOWN:
             break
     return dict(sorted(found.items())[:MAX_SHOWN])

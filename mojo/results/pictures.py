@@ -15,6 +15,8 @@ names for its captions and the index for its table (:func:`report_labels`).
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +37,9 @@ UNAVAILABLE = "no_pictures-unavailable.png"
 
 PATTERNS = ["{folder}-{why}.{ext}"]
 """The pictures' names as the report's patterns (``folder``: the trial folder's name)."""
+
+_WHOLE = {".gif": (b"GIF8", b";"), ".png": (b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82")}
+"""How a whole picture starts and ends, by suffix: a file cut short or overwritten lacks one."""
 
 
 @dataclass
@@ -107,7 +112,9 @@ def write_pictures(
     """Choose the trials from the table at ``table_path``, render each into ``out`` (``threads``
     at a time, each in a process of its own) and write its index; returns the index. A trial that
     cannot be replayed is left out (the log and the index say why); where no OpenGL backend
-    works, ``out`` holds :data:`UNAVAILABLE` instead."""
+    works, ``out`` holds :data:`UNAVAILABLE` instead. The folder is made beside ``out`` and
+    renamed to it when whole, so that ``out`` exists only whole (:func:`damaged_pictures`, run
+    by a dry run during this job, must not take a folder being written for a damaged one)."""
     import pandas as pd
 
     from mojo.results.plots import metric_columns
@@ -116,7 +123,9 @@ def write_pictures(
     table = pd.read_parquet(table_path)
     metrics = [m for m in metric_columns(table, list(parameters)) if m != "objective"]
     choices = choose_trials(table, metrics, settings.failures, maximize, units)
-    out.mkdir(parents=True, exist_ok=True)
+    final, out = out, out.with_name(f".{out.name}.partial")
+    shutil.rmtree(out, ignore_errors=True)  # a killed job's
+    out.mkdir(parents=True)
     with ThreadPoolExecutor(max(1, threads)) as pool:
         outcomes = list(pool.map(lambda choice: _render(study_folder, out, settings, choice), choices))
     unavailable = next((o for _, o in outcomes if isinstance(o, GLUnavailable)), None)
@@ -137,6 +146,8 @@ def write_pictures(
         index.append({**entry, "frames": rendered.frames, "sim_time": rendered.sim_time})
         index[-1]["ended"] = rendered.ended
     write_atomic(out / INDEX, json.dumps(index, indent=2) + "\n")
+    shutil.rmtree(final, ignore_errors=True)
+    out.rename(final)
     return index
 
 
@@ -173,6 +184,41 @@ def _draw_message(path: Path, message: str) -> None:
     fig.text(0.02, 0.5, textwrap.fill(message, 110), va="center", fontsize=9, family="monospace")
     with atomic_output(path) as tmp:
         fig.savefig(tmp, format="png")
+
+
+def damaged_pictures(folder: Path) -> str | None:
+    """Why the finished pictures ``folder`` is not whole (its index deleted or unreadable, a
+    picture it lists deleted or cut short), or None: a folder not made yet is whole."""
+    if not folder.is_dir():
+        return None
+    try:
+        index = json.loads((folder / INDEX).read_text())
+        names = [entry[kind] for entry in index for kind in ("gif", "png") if entry.get(kind)]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        return f"its index {INDEX} is unreadable ({type(error).__name__}: {error})"
+    for name in names:
+        start, end = _WHOLE.get(Path(name).suffix, (b"", b""))
+        try:
+            with open(folder / name, "rb") as file:
+                head = file.read(len(start))
+                file.seek(max(0, file.seek(0, 2) - len(end)))
+                whole = head == start and file.read() == end
+        except OSError:
+            return f"{name} was deleted"
+        if not whole:
+            return f"{name} is damaged"
+    return None
+
+
+def discard_damaged_pictures(folder: Path) -> None:
+    """Remove the pictures ``folder`` when it is not whole (:func:`damaged_pictures`), saying why,
+    so that the workflow makes it again. Run by the main process before the DAG is built: the
+    rule's output is the folder, and Snakemake does not see a file deleted inside it (its job
+    would be 'Nothing to be done' and the report would lack the picture). Costs a few reads."""
+    problem = damaged_pictures(folder)
+    if problem:
+        shutil.rmtree(folder)
+        print(f"mojo: {folder}: {problem}: removed, the run makes the pictures again", file=sys.stderr)
 
 
 def report_labels(folder: str | Path, wildcards: Mapping[str, str]) -> dict[str, str]:

@@ -280,6 +280,8 @@ def render_picture(folder: Path, trial: dict[str, Any], out: Path) -> tuple[int,
         )
     except (GLUnavailable, RenderFailed) as error:
         return 1, f"cannot render {folder}: {error}"
+    if rendered.warnings:  # the trial's code changed since it ran, or what the replay printed
+        print(rendered.warnings, file=sys.stderr)
     ended = f"; the replay ended early: {rendered.ended}" if rendered.ended else ""
     return 0, f"rendered {rendered.frames} frames (MUJOCO_GL={rendered.backend}{ended}): {out}"
 

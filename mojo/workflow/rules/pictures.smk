@@ -9,6 +9,11 @@ from mojo.workflow import jobs as mojo_jobs
 
 PICTURES = [str(layout.pictures(STUDY))] if STUDY.pictures is not None else []
 
+# A picture deleted or damaged inside the finished folder: the folder is removed before the DAG
+# exists, so the rule makes it again (Snakemake sees only the folder, not the files in it).
+if PICTURES and workflow.is_main_process:
+    mojo_pictures.discard_damaged_pictures(layout.pictures(STUDY))
+
 
 if PICTURES:
 
