@@ -168,3 +168,7 @@ def test_envelopes_rule_only_with_signals(workflow: Workflow):
     assert image[..., :3].std() > 0.05
     assert "envelopes: xpos:ball" in (study / ".mojo" / "logs" / "envelopes.log").read_text()
     assert "envelopes" not in planned_jobs(workflow.run("-n"))  # done: nothing to re-make
+    # a signal no longer recorded: its figure goes, not left out of date beside the others
+    workflow.write_config(config | {"signals": {"rate": 50, "record": ["xquat:ball"]}})
+    workflow.run()
+    assert sorted(p.name for p in (study / "plots" / "signals").iterdir()) == ["xquat-ball.png"]

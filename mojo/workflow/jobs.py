@@ -56,7 +56,9 @@ def plots(manifests: Sequence[str], output: Mapping[str, str], params: Any, log:
 def envelopes(
     study: StudyConfig, trials: str, output: Sequence[str], signals: Sequence[str], log: str
 ) -> None:
-    """The envelope figure of each recorded signal (``signals``, in the outputs' order)."""
+    """The envelope figure of each recorded signal (``signals``, in the outputs' order). The
+    folder holds only these: a figure of a signal the study no longer records is removed, so
+    that none out of date stays beside them."""
     from mojo.trials.layout import study_dir
 
     with PYPLOT, job_log(log) as stream:
@@ -65,6 +67,10 @@ def envelopes(
         outputs = dict(zip(signals, map(Path, output)))
         plot_envelopes(study_dir(study), Path(trials), outputs)
         print(f"envelopes: {', '.join(outputs)}", file=stream)
+        for folder in {path.parent for path in outputs.values()}:
+            for stale in set(folder.glob("*.png")) - set(outputs.values()):
+                stale.unlink()
+                print(f"envelopes: removed {stale.name}, of a signal no longer recorded", file=stream)
 
 
 def sensitivity(study: StudyConfig, trials: str, output: Mapping[str, str], params: Any, log: str) -> None:
