@@ -16,6 +16,7 @@ import pytest
 from mojo.slurm import guard
 from mojo.slurm.limits import ClusterLimits, PartitionLimits
 from mojo.slurm.partitions import read_partition_file, write_partition_file
+from tests.conftest import REPO, ball_config
 
 PARTITIONS = (
     "PartitionName=short Default=YES MaxTime=00:10:00 MaxCPUsPerNode=UNLIMITED Nodes=vm\n"
@@ -44,6 +45,7 @@ def fake_slurm(tmp_path: Path, monkeypatch) -> Path:
         (bin_dir / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.delenv("SNAKEMAKE_SLURM_PARTITIONS", raising=False)
+    monkeypatch.setenv(guard.SUBMITTED_STUDY_ENV, "")  # a guarded run sets it: undone after the test
     monkeypatch.chdir(tmp_path)
     return log
 
@@ -52,7 +54,11 @@ def slurm_workflow() -> SimpleNamespace:
     """A stand-in main-process workflow whose ``execute`` records the settings it was given."""
     config_settings = SimpleNamespace(config_args=[], configfiles=[])
     workflow = SimpleNamespace(
-        is_main_process=True, config_settings=config_settings, config={}, executed=[]
+        is_main_process=True,
+        config_settings=config_settings,
+        config=ball_config(),
+        main_snakefile=str(REPO / "Snakefile"),
+        executed=[],
     )
     workflow.execute = lambda **kwargs: workflow.executed.append(kwargs)
     return workflow

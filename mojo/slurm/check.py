@@ -3,8 +3,9 @@
 snakemake-executor-plugin-slurm only warns when no partition fits a job and submits it to the
 default partition, where it pends forever or sbatch rejects it. ``check_request`` judges one
 request against every partition (counting the CPUs ``MaxMemPerCPU`` forces) and names the rule,
-the request and the largest limit on offer; ``check_jobs`` runs it over a run's jobs before the
-first submission. Pure: limits and jobs come in as arguments.
+the request and the largest limit on offer; a job that names its partition (``slurm_partition``)
+goes there as is, so it is judged against that partition alone. ``check_jobs`` runs it over a
+run's jobs before the first submission. Pure: limits and jobs come in as arguments.
 """
 
 from __future__ import annotations
@@ -108,19 +109,28 @@ def request_text(runtime_min: int | None, mem_mb: int | None, cpus: int) -> str:
 
 
 def check_request(
-    rule: str, runtime_min: int | None, mem_mb: int | None, cpus: int, limits: ClusterLimits
+    rule: str,
+    runtime_min: int | None,
+    mem_mb: int | None,
+    cpus: int,
+    limits: ClusterLimits,
+    pinned: Sequence[str] = (),
 ) -> None:
     """Raise SlurmLimitError unless at least one partition can hold the request.
 
     ``runtime_min`` and ``mem_mb`` use Snakemake's resource units (minutes, MB); ``None`` means
-    not requested. Call before submitting, so a study fails with a sentence instead of a job
-    that sbatch rejects or that pends forever. The message names the rule, the request and the
-    largest limit on offer, e.g. "rule 'trial_batch' asks for runtime=500 min, but the longest
-    partition ('long') allows 120 min".
+    not requested. ``pinned``: the partitions the job names (``slurm_partition``), where the
+    plugin submits it whatever the others allow. Call before submitting, so a study fails with a
+    sentence instead of a job that sbatch rejects or that pends forever. The message names the
+    rule, the request and the largest limit on offer, e.g. "rule 'trial_batch' asks for
+    runtime=500 min, but the longest partition ('long') allows 120 min".
     """
     partitions = limits.partitions
     if not partitions:
         raise SlurmLimitError(f"rule {rule!r}: the cluster reports no partitions to run it on")
+    if pinned:
+        check_pinned(rule, pinned, runtime_min, mem_mb, cpus, partitions)
+        return
     if any(fits(p, runtime_min, mem_mb, cpus) for p in partitions):
         return
     phrases = too_large(partitions, runtime_min, mem_mb, cpus) or [
@@ -130,30 +140,78 @@ def check_request(
     raise SlurmLimitError(f"rule {rule!r} asks for " + "; and ".join(phrases))
 
 
-def job_request(job: Any) -> tuple[int | None, int | None, int]:
-    """(runtime in minutes, mem_mb, cpus) of a Snakemake job, as the plugin will submit it."""
-    resources = job.resources
-    runtime = resources.get("runtime")
-    mem_mb = resources.get("mem_mb")
-    cpus = resources.get("cpus_per_task") or job.threads or 1
-    return (
-        None if runtime is None else int(runtime),
-        None if mem_mb is None else int(mem_mb),
-        int(cpus),
+def check_pinned(
+    rule: str,
+    pinned: Sequence[str],
+    runtime_min: int | None,
+    mem_mb: int | None,
+    cpus: int,
+    partitions: Sequence[PartitionLimits],
+) -> None:
+    """Raise SlurmLimitError unless one of the partitions a job names exists and holds it."""
+    known = {p.name: p for p in partitions}
+    asked = f"slurm_partition={','.join(pinned)!r}"
+    unknown = [name for name in pinned if name not in known]
+    if unknown:
+        raise SlurmLimitError(
+            f"rule {rule!r} asks for {asked}, but the cluster has no partition "
+            f"{', '.join(map(repr, unknown))}; it has {', '.join(known)}"
+        )
+    named = [known[name] for name in pinned]
+    if any(fits(p, runtime_min, mem_mb, cpus) for p in named):
+        return
+    holding = [p.name for p in partitions if fits(p, runtime_min, mem_mb, cpus)]
+    way_out = (
+        f"name one that can ({', '.join(map(repr, holding))}), or leave slurm_partition out to "
+        "let the plugin choose"
+        if holding
+        else "and no partition of the cluster can"
+    )
+    raise SlurmLimitError(
+        f"rule {rule!r} asks for {asked} and {request_text(runtime_min, mem_mb, cpus)}, but "
+        + "; ".join(describe(p) for p in named)
+        + f" cannot hold it: {way_out}"
     )
 
 
+def job_request(job: Any) -> tuple[int | None, int | None, int]:
+    """(runtime in minutes, mem_mb, cpus) of a Snakemake job, as the plugin will submit it.
+
+    The plugin asks for ``--mem-per-cpu`` when ``mem_mb_per_cpu`` is set (``mem_mb`` is then
+    not sent): the job's memory is that times its CPUs.
+    """
+    resources = job.resources
+    runtime = resources.get("runtime")
+    cpus = int(resources.get("cpus_per_task") or job.threads or 1)
+    per_cpu = resources.get("mem_mb_per_cpu")
+    mem_mb = int(per_cpu) * cpus if per_cpu else resources.get("mem_mb")
+    return (
+        None if runtime is None else int(runtime),
+        None if mem_mb is None else int(mem_mb),
+        cpus,
+    )
+
+
+def pinned_partitions(job: Any) -> tuple[str, ...]:
+    """The partitions a job names (``slurm_partition``; a comma-separated list, as ``sbatch
+    -p`` takes it); the plugin submits there without looking at the limits."""
+    value = job.resources.get("slurm_partition")
+    return tuple(name.strip() for name in str(value or "").split(",") if name.strip())
+
+
 def oversized_jobs(jobs: Iterable[Any], limits: ClusterLimits) -> list[str]:
-    """One message per distinct (rule, request) that no partition can hold; local jobs skipped."""
+    """One message per distinct (rule, request, partitions named) that no partition can hold;
+    local jobs skipped."""
     problems: dict[tuple, str] = {}
     for job in jobs:
         if job.is_local:
             continue
-        key = (job.rule.name, *job_request(job))
+        pinned = pinned_partitions(job)
+        key = (job.rule.name, *job_request(job), pinned)
         if key in problems:
             continue
         try:
-            check_request(key[0], *key[1:], limits)
+            check_request(job.rule.name, *job_request(job), limits, pinned)
         except SlurmLimitError as error:
             problems[key] = str(error)
     return list(problems.values())

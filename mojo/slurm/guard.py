@@ -1,13 +1,18 @@
 """The SLURM run guard: what a SLURM run checks and prepares before anything is submitted.
 
 Called once from the rule files (``guard_slurm_run`` at parse time, ``check_submission`` from
-the ``onstart`` handler); does nothing in local runs and in cluster jobs. On a SLURM run, in the
-main Snakemake process, before the plugin's executor exists, it
+the ``onstart`` handler); does nothing in local runs, and in a cluster job only checks that the
+study is still the one the job was submitted for. On a SLURM run, in the main Snakemake process,
+before the plugin's executor exists, it
 
-1. refuses ``--config`` values (and config file paths) that the plugin's shell command would run
-   or mangle (``check_command_line``), naming the key and the way out;
+1. refuses ``--config`` values, config file paths and the working folder's or Snakefile's path
+   that the plugin's shell command would run or mangle (``check_command_line``,
+   ``check_paths``), naming the key or path and the way out;
 2. picks a status command that works (:mod:`mojo.slurm.status_command`);
-3. gives the plugin a partition file: the profile's ``slurm-partition-config`` (or
+3. records what the study's trials depend on in ``SUBMITTED_STUDY_ENV``, which every job
+   inherits and checks (a config or code edited while jobs are queued fails those jobs instead
+   of mixing two studies' trials);
+4. gives the plugin a partition file: the profile's ``slurm-partition-config`` (or
    ``$SNAKEMAKE_SLURM_PARTITIONS``) when set, else one written from the live cluster into
    ``AUTO_PARTITION_FILE`` (:mod:`mojo.slurm.partitions`);
 
@@ -15,8 +20,9 @@ and once the DAG is built, before the first job is submitted (``onstart``), it c
 that goes to SLURM against that file (:mod:`mojo.slurm.check`) and stops the run naming the rule,
 its request and the largest limit on offer when no partition can hold it.
 
-Cost: one ``scontrol show config`` per run (shared by steps 2 and 3), plus ``scontrol show
-partition``/``node`` when no partition file is configured. Snakemake's private API is reached
+Cost: one ``scontrol show config`` per run (shared by steps 2 and 4), plus ``scontrol show
+partition``/``node`` when no partition file is configured; each job parses the config and hashes
+the study's code once more (``check_job_study``). Snakemake's private API is reached
 only through :mod:`mojo.workflow.private_api`; ``workflow.executor_plugin`` and
 ``workflow.executor_settings`` are what every executor plugin itself reads.
 """
@@ -29,7 +35,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mojo.config.study import SHELL_SPECIAL, shell_unsafe
+from mojo.config.study import SHELL_SPECIAL, load_study, shell_unsafe
 from mojo.slurm.check import check_jobs
 from mojo.slurm.limits import (
     ClusterLimits,
@@ -41,6 +47,7 @@ from mojo.slurm.limits import (
 )
 from mojo.slurm.partitions import read_partition_file, write_partition_file
 from mojo.slurm.status_command import choose_status_command
+from mojo.trials.targets import batch_fingerprint, study_fingerprint
 from mojo.workflow.private_api import around_execute, jobs_to_run
 
 logger = logging.getLogger("snakemake.logging")
@@ -48,6 +55,9 @@ logger = logging.getLogger("snakemake.logging")
 AUTO_PARTITION_FILE = Path(".snakemake/mojo/slurm/partitions.yaml")
 """Where a SLURM run writes the limits it queried (relative to the workflow's working folder)."""
 SLURM_EXECUTOR = "slurm"
+SUBMITTED_STUDY_ENV = "MOJO_SLURM_STUDY_FINGERPRINT"
+"""Set by the main Snakemake process of a SLURM run to what its study's trials depend on; the
+plugin submits with ``--export=ALL``, so every job of the run finds it (``check_job_study``)."""
 
 
 def cluster_config() -> SlurmConfig:
@@ -110,6 +120,23 @@ def check_command_line(
             )
 
 
+def check_paths(workdir: Path, snakefile: Any) -> None:
+    """Raise SlurmRunError for a working folder or Snakefile path a shell would run or mangle.
+
+    The plugin writes the working folder into sbatch's own command line (``-D``, ``--output``)
+    and, with the Snakefile path, into the job's command (``--wrap``), where ``$(...)`` or a
+    backtick runs on the submit host as in a ``--config`` value. Only a rename helps.
+    """
+    for what, path in (("working folder", workdir), ("Snakefile path", snakefile)):
+        if path is not None and shell_unsafe(str(path)):
+            raise SlurmRunError(
+                f"{what} {str(path)!r} cannot be used for SLURM jobs: the SLURM executor plugin "
+                "puts it into shell commands (sbatch -D, --output and --wrap), where a control "
+                f"character or any of {' '.join(SHELL_SPECIAL)} would run or be mangled. Rename "
+                "the folder. Nothing was submitted."
+            )
+
+
 def check_backend(config: dict[str, Any]) -> None:
     """Raise SlurmRunError for a study on the ``warp`` backend: its jobs would need a GPU each,
     which mojo does not ask SLURM for (yet)."""
@@ -122,18 +149,45 @@ def check_backend(config: dict[str, Any]) -> None:
         )
 
 
+def trials_fingerprint(config: dict[str, Any]) -> str:
+    """What a run's trials depend on (config, code and recorded signals), from its config."""
+    study = load_study(config)
+    return batch_fingerprint(study, study_fingerprint(study))
+
+
+def check_job_study(workflow: Any) -> None:
+    """In a cluster job: stop unless the study it reads is the one its run submitted it for.
+
+    A job reads the config file (and the user's code) again when it starts, maybe hours after
+    submission: edited in between, its trials would be made from a study the run never saw,
+    and recorded under the run's old fingerprint, so no later run would re-make them.
+    """
+    submitted = os.environ.get(SUBMITTED_STUDY_ENV)
+    if submitted and trials_fingerprint(workflow.config) != submitted:
+        raise SystemExit(
+            "mojo: the study's config file or code changed after this SLURM job was submitted "
+            "(edited while jobs were queued?), so its trials would not belong to the study the "
+            "run is making. Nothing was simulated. Let the run end, then run it again: trials "
+            "are made from the config as it is then (put a next study in a copy of the file)."
+        )
+
+
 def is_slurm_run(plugin: Any, settings: Any) -> bool:
     return plugin is not None and plugin.name == SLURM_EXECUTOR and settings is not None
 
 
 def guard_slurm_run(workflow: Any) -> None:
-    """Prepare a SLURM run before its executor exists (steps 1-3 of the module docstring).
+    """Prepare a SLURM run before its executor exists (steps 1-4 of the module docstring).
 
     At parse time Snakemake has not chosen an executor yet, so this runs around
     ``workflow.execute`` (:func:`mojo.workflow.private_api.around_execute`), where the plugin's
     settings can still be fixed up. Cluster jobs and other executors are left alone. Safe to
-    call more than once.
+    call more than once. In a cluster job it only checks that the study is still the one the
+    job was submitted for (``check_job_study``).
     """
+    if not workflow.is_main_process:
+        check_job_study(workflow)
+        return
 
     def guarded(execute: Any, *args: Any, **kwargs: Any) -> Any:
         settings = kwargs.get("executor_settings")
@@ -143,9 +197,11 @@ def guard_slurm_run(workflow: Any) -> None:
                 check_command_line(
                     workflow.config_settings.config_args, workflow.config_settings.configfiles
                 )
+                check_paths(Path.cwd(), workflow.main_snakefile)
                 config = cluster_config()
                 choose_status_command(settings, config)
                 partition_limits(settings, config)
+                os.environ[SUBMITTED_STUDY_ENV] = trials_fingerprint(workflow.config)
             except (SlurmRunError, SlurmQueryError) as error:
                 raise SystemExit(f"mojo: cannot run on SLURM: {error}") from None
         return execute(*args, **kwargs)

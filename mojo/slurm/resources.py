@@ -29,6 +29,15 @@ def job_runtime_min(study: StudyConfig, n_trials: int) -> int:
     return math.ceil((STARTUP_SECONDS + HEADROOM * n_trials * trial_seconds(study)) / 60)
 
 
+def eval_job_size(study: StudyConfig) -> int:
+    """Evaluations one optimiser job runs at most: its share of a round's trials (dealt to the
+    round's jobs in turn, see ``mojo.optimize.loop``) times each trial's evaluations."""
+    opt = study.optimize
+    if opt is None:
+        raise ValueError("eval_job_size needs a study with an 'optimize' section")
+    return math.ceil(opt.round_size(study) / opt.jobs(study)) * opt.evals_per_trial
+
+
 def job_resources(study: StudyConfig, n_trials: int) -> dict[str, int]:
     """The ``resources:`` of a job running ``n_trials`` trials (one process, one CPU).
 

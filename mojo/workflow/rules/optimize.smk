@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mojo.optimize import files as opt_files
 from mojo.optimize import workflow as opt_workflow
+from mojo.slurm.resources import eval_job_size, job_resources
 from mojo.trials import layout
 from mojo.workflow import jobs as mojo_jobs
 
@@ -92,6 +93,10 @@ else:
         wildcard_constraints:
             round=r"\d+",
             job=r"\d+",
+        # Sized from the study's trial_seconds and mem_mb, as the trial batches are: on SLURM,
+        # what the job asks for and what the partition check judges.
+        resources:
+            **job_resources(STUDY, eval_job_size(STUDY)),
         run:
             from mojo.optimize.evaluate import run_round_job
 
