@@ -111,7 +111,7 @@ def _child(todo: list[TrialPlan], code: UserCode, threads: int, pipe: int, log_f
 def _run(todo: list[TrialPlan], pool: Pool, pipe: int, scratch: Path) -> None:
     """Compile, step and finish ``todo``. A group's batch steps as soon as it is full, while the
     pool compiles the next trials (its finish waits behind them: the pool runs tasks in order)."""
-    grouping = groups.Grouping(scratch, _batch_size)
+    grouping = groups.Grouping(scratch, _batching)
     for c in _compiled(len(todo), pool):
         if not c.key:  # its generator failed: recorded
             _send(pipe, c.index, stages.recorded_row(c.index))
@@ -156,16 +156,20 @@ def _send(pipe: int, index: int, row: TrialRow) -> None:
         data = data[os.write(pipe, data) :]
 
 
-def _batch_size(reference, n_steps: int) -> int:
-    """Worlds per batch of a group: ``worlds_per_batch`` or what the device holds, fewer when
-    the samples of its signals would not fit in memory or each world needs a thread (a runtime
-    of the study's own)."""
-    study = stages.plan(0).study
-    size = simulate.worlds_per_batch(reference, study.worlds_per_batch)
+def _batching(reference, n_steps: int) -> tuple[int, simulate.Sampling | None]:
+    """A group's worlds per batch and what the device samples of its signals. The worlds:
+    ``worlds_per_batch`` or what the device holds, fewer when the samples of its signals would
+    not fit in memory or each world needs a thread (a runtime of the study's own)."""
+    size = simulate.worlds_per_batch(reference, stages.plan(0).study.worlds_per_batch)
     sampling = stages.sampling(reference)
     if sampling is not None:
         size = min(size, sampling.worlds(reference, n_steps))
-    return min(size, runtimes.MAX_THREAD_WORLDS) if study.runtime != DEFAULT_RUNTIME else size
+    return (min(size, runtimes.MAX_THREAD_WORLDS) if _own_runtime() else size), sampling
+
+
+def _own_runtime() -> bool:
+    """Whether the study steps its trials with a runtime of its own (run in rounds of threads)."""
+    return stages.plan(0).study.runtime != DEFAULT_RUNTIME
 
 
 def _run_batch(group: groups.Group, batch: list[groups.Member], pool: Pool, pipe: int) -> None:
@@ -175,10 +179,10 @@ def _run_batch(group: groups.Group, batch: list[groups.Member], pool: Pool, pipe
     start = {name: np.stack([c.state[name] for c, _ in batch]) for name in (*models.STATE_FIELDS, "time")}
     n_steps = batch[0][0].n_steps
     try:
-        if stages.plan(0).study.runtime != DEFAULT_RUNTIME:
+        if _own_runtime():
             _run_own_runtime(group, batch, simulate.Worlds(group.reference, fields, len(batch)), pipe)
             return
-        outcome = _step(group.reference, fields, start, n_steps, stages.sampling(group.reference))
+        outcome = _step(group.reference, fields, start, n_steps, group.sampling)
     except NotImplementedError as error:  # a feature MuJoCo Warp lacks: every trial says which
         outcome = simulate.Outcome.refusal(start, f"MuJoCo Warp cannot simulate this model ({error})")
     seconds = time.perf_counter() - started

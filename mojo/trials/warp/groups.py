@@ -17,6 +17,7 @@ import mujoco
 import numpy as np
 
 from mojo.trials.warp import models
+from mojo.trials.warp.simulate import Sampling
 
 Member = tuple[models.Compiled, dict[str, np.ndarray]]
 """A trial of a group: what its compile gave, and its differences from the group's reference."""
@@ -32,6 +33,8 @@ class Group:
     """The reference, pickled, for the finish stage's workers (loaded once per worker)."""
     size: int
     """Worlds per batch."""
+    sampling: Sampling | None
+    """What the device samples of the study's signals in this structure (None: no signals)."""
     trials: int = 0
     """Its trials so far."""
     pending: list[Member] = field(default_factory=list)
@@ -49,10 +52,10 @@ class Grouping:
     of one structure may differ in their per-world fields, so each trial's differences are made
     relative to its group's reference (the first one seen)."""
 
-    def __init__(self, scratch: Path, batch_size: Callable[[mujoco.MjModel, int], int]):
-        """``batch_size(reference, n_steps)``: the worlds per batch of a new group."""
+    def __init__(self, scratch: Path, batching: Callable[[mujoco.MjModel, int], tuple[int, Sampling | None]]):
+        """``batching(reference, n_steps)``: a new group's worlds per batch and sampling."""
         self.scratch = scratch
-        self.batch_size = batch_size
+        self.batching = batching
         self.groups: dict[str, Group] = {}
         self._references: dict[tuple[int, str], mujoco.MjModel] = {}
         self._shifts: dict[tuple[int, str], dict[str, np.ndarray]] = {}
@@ -80,7 +83,7 @@ class Grouping:
         path = self.scratch / f"reference_{number}.pkl"
         path.write_bytes(pickle.dumps(reference))
         self._reference_bytes[compiled.key] = models.as_bytes(models.model_arrays(reference))
-        group = Group(number, reference, path, self.batch_size(reference, compiled.n_steps))
+        group = Group(number, reference, path, *self.batching(reference, compiled.n_steps))
         self.groups[compiled.key] = group
         return group
 
