@@ -116,5 +116,5 @@ def test_status_command_left_alone_where_accounting_works(monkeypatch):
 
 def test_guard_does_nothing_in_cluster_jobs():
     workflow = SimpleNamespace(is_main_process=False, execute="original")
-    guard.guard_slurm_run(workflow)
+    guard.guard_slurm_run(workflow, "fingerprint")
     assert workflow.execute == "original"

@@ -72,7 +72,7 @@ def plugin_settings() -> SimpleNamespace:
 
 def test_a_guarded_run_reads_the_slurm_config_once(fake_slurm: Path):
     workflow, settings = slurm_workflow(), plugin_settings()
-    guard.guard_slurm_run(workflow)
+    guard.guard_slurm_run(workflow, "fingerprint")
     workflow.execute(executor_plugin=SimpleNamespace(name="slurm"), executor_settings=settings)
 
     calls = fake_slurm.read_text().splitlines()
@@ -99,7 +99,7 @@ def test_a_configured_partition_file_needs_only_the_config(fake_slurm: Path, tmp
     write_partition_file(ClusterLimits(partitions=[PartitionLimits(name="p")]), path)
     workflow, settings = slurm_workflow(), plugin_settings()
     settings.partition_config = path
-    guard.guard_slurm_run(workflow)
+    guard.guard_slurm_run(workflow, "fingerprint")
     workflow.execute(executor_plugin=SimpleNamespace(name="slurm"), executor_settings=settings)
     assert fake_slurm.read_text().splitlines() == ["show config"]
     assert settings.partition_config == path
@@ -110,7 +110,7 @@ def test_a_warp_study_is_not_submitted_to_slurm(fake_slurm: Path):
     submitted or queried, with the way out."""
     workflow, settings = slurm_workflow(), plugin_settings()
     workflow.config = {"backend": "warp"}
-    guard.guard_slurm_run(workflow)
+    guard.guard_slurm_run(workflow, "fingerprint")
     with pytest.raises(SystemExit, match=r"backend: warp .* GPU node .* backend: cpu"):
         workflow.execute(executor_plugin=SimpleNamespace(name="slurm"), executor_settings=settings)
     assert workflow.executed == [] and not fake_slurm.exists()

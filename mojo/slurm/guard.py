@@ -21,8 +21,8 @@ that goes to SLURM against that file (:mod:`mojo.slurm.check`) and stops the run
 its request and the largest limit on offer when no partition can hold it.
 
 Cost: one ``scontrol show config`` per run (shared by steps 2 and 4), plus ``scontrol show
-partition``/``node`` when no partition file is configured; each job parses the config and hashes
-the study's code once more (``check_job_study``). Snakemake's private API is reached
+partition``/``node`` when no partition file is configured; each job compares the fingerprint
+its Snakefile computed anyway (``check_job_study``). Snakemake's private API is reached
 only through :mod:`mojo.workflow.private_api`; ``workflow.executor_plugin`` and
 ``workflow.executor_settings`` are what every executor plugin itself reads.
 """
@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mojo.config.study import SHELL_SPECIAL, load_study, shell_unsafe
+from mojo.config.study import SHELL_SPECIAL, shell_unsafe
 from mojo.slurm.check import check_jobs
 from mojo.slurm.limits import (
     ClusterLimits,
@@ -47,7 +47,6 @@ from mojo.slurm.limits import (
 )
 from mojo.slurm.partitions import read_partition_file, write_partition_file
 from mojo.slurm.status_command import choose_status_command
-from mojo.trials.targets import batch_fingerprint, study_fingerprint
 from mojo.workflow.private_api import around_execute, jobs_to_run
 
 logger = logging.getLogger("snakemake.logging")
@@ -149,21 +148,16 @@ def check_backend(config: dict[str, Any]) -> None:
         )
 
 
-def trials_fingerprint(config: dict[str, Any]) -> str:
-    """What a run's trials depend on (config, code and recorded signals), from its config."""
-    study = load_study(config)
-    return batch_fingerprint(study, study_fingerprint(study))
-
-
-def check_job_study(workflow: Any) -> None:
-    """In a cluster job: stop unless the study it reads is the one its run submitted it for.
+def check_job_study(fingerprint: str) -> None:
+    """In a cluster job: stop unless the study it reads (its trials' ``fingerprint``) is the one
+    its run submitted it for.
 
     A job reads the config file (and the user's code) again when it starts, maybe hours after
     submission: edited in between, its trials would be made from a study the run never saw,
     and recorded under the run's old fingerprint, so no later run would re-make them.
     """
     submitted = os.environ.get(SUBMITTED_STUDY_ENV)
-    if submitted and trials_fingerprint(workflow.config) != submitted:
+    if submitted and fingerprint != submitted:
         raise SystemExit(
             "mojo: the study's config file or code changed after this SLURM job was submitted "
             "(edited while jobs were queued?), so its trials would not belong to the study the "
@@ -176,17 +170,18 @@ def is_slurm_run(plugin: Any, settings: Any) -> bool:
     return plugin is not None and plugin.name == SLURM_EXECUTOR and settings is not None
 
 
-def guard_slurm_run(workflow: Any) -> None:
+def guard_slurm_run(workflow: Any, fingerprint: str) -> None:
     """Prepare a SLURM run before its executor exists (steps 1-4 of the module docstring).
 
     At parse time Snakemake has not chosen an executor yet, so this runs around
     ``workflow.execute`` (:func:`mojo.workflow.private_api.around_execute`), where the plugin's
     settings can still be fixed up. Cluster jobs and other executors are left alone. Safe to
     call more than once. In a cluster job it only checks that the study is still the one the
-    job was submitted for (``check_job_study``).
+    job was submitted for (``check_job_study``). ``fingerprint``: what the study's trials depend
+    on (:func:`mojo.trials.targets.batch_fingerprint`).
     """
     if not workflow.is_main_process:
-        check_job_study(workflow)
+        check_job_study(fingerprint)
         return
 
     def guarded(execute: Any, *args: Any, **kwargs: Any) -> Any:
@@ -201,7 +196,7 @@ def guard_slurm_run(workflow: Any) -> None:
                 config = cluster_config()
                 choose_status_command(settings, config)
                 partition_limits(settings, config)
-                os.environ[SUBMITTED_STUDY_ENV] = trials_fingerprint(workflow.config)
+                os.environ[SUBMITTED_STUDY_ENV] = fingerprint
             except (SlurmRunError, SlurmQueryError) as error:
                 raise SystemExit(f"mojo: cannot run on SLURM: {error}") from None
         return execute(*args, **kwargs)

@@ -12,10 +12,13 @@ from mojo.trials import targets as mojo_targets
 from mojo.trials.batch import run_batch
 from mojo.trials.files import RESULT_JSON
 
+# What the trial batches' files depend on: the study's fingerprint, and its signals spec.
+BATCH_FINGERPRINT = mojo_targets.batch_fingerprint(STUDY, FINGERPRINT)
+
 # On SLURM: a working status command and the partition file, before the executor exists; the
-# jobs are checked against it in report.smk's onstart (see mojo/slurm/guard.py). Does nothing in
-# local runs and in cluster jobs.
-mojo_slurm_guard.guard_slurm_run(workflow)
+# jobs are checked against it in report.smk's onstart, and each job checks that its study is the
+# one submitted (see mojo/slurm/guard.py). Does nothing in local runs.
+mojo_slurm_guard.guard_slurm_run(workflow, BATCH_FINGERPRINT)
 
 # The finished batches' manifests, read before the DAG exists (see mojo/trials/targets.py): one
 # that cannot be read, or whose trials' files were deleted or damaged since, is removed, so its
@@ -34,7 +37,7 @@ rule trial_batch:
     resources:
         **job_resources(STUDY, STUDY.job_size),
     params:
-        fingerprint=mojo_targets.batch_fingerprint(STUDY, FINGERPRINT),
+        fingerprint=BATCH_FINGERPRINT,
     run:
         first, last = int(wildcards.first), int(wildcards.last)
         run_batch(STUDY, first, last, Path(output.manifest), Path(log[0]), threads)
