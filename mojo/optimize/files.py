@@ -106,7 +106,7 @@ class RoundFile(Frozen):
     sequence): the next round's replay starts from it."""
     trial_config: dict[str, Any] | None = None
     """What every evaluation's ``config.json`` shared when this round was asked (settings and code
-    hashes, see :func:`mojo.optimize.loop.trial_config`): a later run whose evaluations would
+    hashes, see :func:`mojo.optimize.mismatch.trial_config`): a later run whose evaluations would
     differ is refused, as the scores told so far came from these (None: a round of an older mojo)."""
 
     @property
